@@ -1,0 +1,1 @@
+"""Command line, pipeline threads, Qt window and output sinks."""

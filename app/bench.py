@@ -1,0 +1,109 @@
+"""`stylecam bench`: per-stage timings of the stylizer over a source, after a warm-up.
+
+Latency here is capture -> result ready: from the moment a frame is decoded (or rendered) to the
+moment its stylised image is ready, with frames fed back to back. FPS is measured frames over the
+measured wall time (decoding included).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from stylecam.app.sources import VideoFileSource, open_source
+from stylecam.engines.backends import Choice
+from stylecam.engines.stylizer import STAGES, VideoStylizer
+from stylecam.engines.temporal import TemporalSettings
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    source: str  # a video path or "synthetic"
+    size: tuple[int, int]  # (width, height) processed and output
+    frames: int  # measured frames, after the warm-up
+    warmup: int
+    temporal: TemporalSettings
+    style_index: int
+
+
+def rss_mb() -> float | None:
+    """Resident set size of this process in MiB (Linux), None elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _looping_frames(source):
+    """Frames forever: file sources restart at their end (the stylizer sees a scene cut)."""
+    while True:
+        got = False
+        for frame in source.frames():
+            got = True
+            yield frame
+        if not got or not isinstance(source, VideoFileSource):
+            return
+
+
+def _pct(values: list[float], qs=(50, 95, 99)) -> dict[str, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    return {f"p{q}": round(float(np.percentile(arr, q)), 3) for q in qs}
+
+
+def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray) -> dict:
+    """Run warm-up + measured frames and return the report (the JSON contract)."""
+    source = open_source(settings.source, settings.size)
+    stylizer = VideoStylizer(choice.engine, style, settings.temporal, settings.size)
+    stages: dict[str, list[float]] = {name: [] for name in (*STAGES, "total", "overhead")}
+    latency: list[float] = []
+    rss_at_100 = None
+    frames = _looping_frames(source)
+    for _ in range(settings.warmup):
+        stylizer.step(next(frames).image)
+    started = time.perf_counter()
+    for i in range(settings.frames):
+        frame = next(frames)
+        result = stylizer.step(frame.image)
+        latency.append(1000.0 * (time.perf_counter() - frame.t_capture))
+        for name in STAGES:
+            stages[name].append(getattr(result.times, name))
+        stages["total"].append(result.times.total)
+        stages["overhead"].append(result.times.overhead)
+        if i == 99:
+            rss_at_100 = rss_mb()
+    wall = time.perf_counter() - started
+    import onnxruntime
+
+    return {
+        "fps": round(settings.frames / wall, 2),
+        "latency_ms": _pct(latency),
+        "stages_ms": {name: _pct(v, (50, 95)) for name, v in stages.items()},
+        "engine": choice.engine.name,
+        "provider": choice.engine.provider,
+        "precision": choice.engine.precision,
+        "engine_notes": choice.notes,
+        "size": f"{settings.size[0]}x{settings.size[1]}",
+        "frames": settings.frames,
+        "warmup": settings.warmup,
+        "temporal": settings.temporal.strength,
+        "style": settings.style_index,
+        "source": settings.source,
+        "rss_mb": {"after_100": rss_at_100, "end": rss_mb()},
+        "machine": {"cpus": os.cpu_count(), "processor": platform.machine(),
+                    "onnxruntime": onnxruntime.__version__},
+    }
+
+
+def summary_lines(report: dict) -> list[str]:
+    lat = report["latency_ms"]
+    lines = [f"engine {report['engine']} on {report['provider']} ({report['precision']}), "
+             f"{report['size']}, {report['frames']} frames, temporal {report['temporal']}",
+             f"throughput {report['fps']:.1f} fps; latency p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
+             f"p99 {lat['p99']:.2f} ms"]
+    for name, v in report["stages_ms"].items():
+        lines.append(f"  {name:<12} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms")
+    return lines

@@ -1,0 +1,170 @@
+"""The `stylecam` command: subcommands with lazy imports (export never imports Qt, the app never
+imports torch). Bad input ends with one line on stderr and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+MAX_SIDE = 4096
+
+
+class UsageError(ValueError):
+    """Bad input the user can fix; printed as one line."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'WxH' -> (W, H); both even and in [32, 4096]."""
+    m = re.fullmatch(r"\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*", text or "")
+    if not m:
+        raise UsageError(f"--size must look like 640x480, got {text!r}")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (32 <= w <= MAX_SIDE and 32 <= h <= MAX_SIDE):
+        raise UsageError(f"--size {w}x{h} out of range: each side must be 32..{MAX_SIDE}")
+    if w % 2 or h % 2:
+        raise UsageError(f"--size {w}x{h}: width and height must be even (video encoders need it)")
+    return w, h
+
+
+def parse_strength(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise UsageError(f"--temporal must be in [0, 1], got {value}")
+    return value
+
+
+def _temporal(value: float):
+    from stylecam.engines.temporal import TemporalSettings
+
+    return TemporalSettings(strength=parse_strength(value))
+
+
+def cmd_styles(args) -> int:
+    from stylecam.app.loading import load_bank
+
+    bank = load_bank()
+    for i, name in enumerate(bank.names):
+        print(f"{i:2d}  {name}")
+    return 0
+
+
+def cmd_stylize(args) -> int:
+    from stylecam.app.loading import load_bank, load_engine
+    from stylecam.app.stylize import StylizeJob, stylize
+    from stylecam.assets import paths
+
+    size = parse_size(args.size) if args.size else None
+    temporal = _temporal(args.temporal)
+    source = Path(args.input) if args.input else paths.sample_clip()
+    if not args.input:
+        print(f"no input given: using the bundled sample clip {source.name}", file=sys.stderr)
+    bank = load_bank()
+    style = bank.vector(args.style)
+    choice = load_engine(args.engine)
+    print(choice.describe(), file=sys.stderr)
+    job = StylizeJob(source, Path(args.output), style, temporal, size)
+    summary = stylize(job, choice.engine, show_progress=sys.stderr.isatty())
+    print(summary.line())
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from stylecam.app.bench import BenchSettings, run_bench, summary_lines
+    from stylecam.app.loading import load_bank, load_engine
+
+    size = parse_size(args.size)
+    if args.frames < 1 or args.warmup < 0:
+        raise UsageError("--frames must be >= 1 and --warmup >= 0")
+    bank = load_bank()
+    index = bank.index(args.style)
+    choice = load_engine(args.engine)
+    if args.json and not Path(args.json).parent.is_dir():
+        raise UsageError(f"--json folder does not exist: {Path(args.json).parent}")
+    settings = BenchSettings(args.source, size, args.frames, args.warmup, _temporal(args.temporal), index)
+    report = run_bench(settings, choice, bank.vectors[index])
+    print("\n".join(summary_lines(report)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from stylecam.app.sources import VideoFileSource
+    from stylecam.assets import paths
+    from stylecam.export.onnx_export import export
+
+    clip = VideoFileSource(paths.sample_clip())
+    frames = []
+    for frame in clip.frames():
+        if frame.index % 4 == 0:
+            frames.append(frame.image[:352, :632])  # multiples of 8, not square
+        if len(frames) == args.parity_frames:
+            break
+    report = export(Path(args.checkpoint), Path(args.output), frames)
+    print(f"exported {report.styles} styles to {report.onnx_path}, {report.bank_path}, {report.checkpoint_path}; "
+          f"onnx.checker passed; parity torch vs onnxruntime on {report.frames} real frames: "
+          f"max abs diff {report.max_abs_diff:.2e}")
+    return 0
+
+
+def cmd_window(args) -> int:
+    print("stylecam: the live window is not built yet; use `stylecam stylize [IN] -o OUT` "
+          "(defaults to the bundled sample clip) or `stylecam bench`", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from stylecam.engines.backends import ENGINE_NAMES  # numpy + cv2 only
+
+    p = argparse.ArgumentParser(prog="stylecam", description="Real-time style transfer for video.")
+    p.set_defaults(func=cmd_window)
+    sub = p.add_subparsers(dest="command")
+
+    s = sub.add_parser("styles", help="list the style bank")
+    s.set_defaults(func=cmd_styles)
+
+    s = sub.add_parser("stylize", help="stylise every frame of a video file")
+    s.add_argument("input", nargs="?", help="input video (default: the bundled sample clip)")
+    s.add_argument("-o", "--output", default="stylized.mp4", help="output video (.mp4, .avi, .mkv, .mov)")
+    s.add_argument("--style", default="0", help="style name or 0-based index (see `stylecam styles`)")
+    s.add_argument("--temporal", type=float, default=0.8, help="temporal strength a in [0, 1]; 0 = per frame")
+    s.add_argument("--size", help="output WxH (default: the input's size)")
+    s.add_argument("--engine", default="auto", choices=ENGINE_NAMES)
+    s.set_defaults(func=cmd_stylize)
+
+    s = sub.add_parser("bench", help="measure per-stage latency and throughput")
+    s.add_argument("--source", default="synthetic", help="a video file or 'synthetic'")
+    s.add_argument("--size", default="640x480", help="processing and output WxH")
+    s.add_argument("--frames", type=int, default=300, help="measured frames (after the warm-up)")
+    s.add_argument("--warmup", type=int, default=20)
+    s.add_argument("--engine", default="auto", choices=ENGINE_NAMES)
+    s.add_argument("--temporal", type=float, default=0.8)
+    s.add_argument("--style", default="0")
+    s.add_argument("--json", help="write the report here as JSON")
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("export", help="torch checkpoint -> ONNX + style bank, checked against torch")
+    s.add_argument("--checkpoint", required=True, help="training checkpoint (.pt)")
+    s.add_argument("-o", "--output", required=True, help="folder for stylecam.onnx, styles.npz, stylecam.pt")
+    s.add_argument("--parity-frames", type=int, default=6)
+    s.set_defaults(func=cmd_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stylecam.app.sources import SourceError
+    from stylecam.app.video_out import OutputError
+    from stylecam.engines.backends import EngineUnavailable
+    from stylecam.engines.styles import StyleError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, SourceError, OutputError, StyleError, EngineUnavailable, FileNotFoundError) as exc:
+        print(f"stylecam: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("stylecam: interrupted", file=sys.stderr)
+        return 130

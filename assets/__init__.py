@@ -1,0 +1,1 @@
+"""Shipped model, style bank and sample clip, located with importlib.resources."""

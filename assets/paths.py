@@ -1,0 +1,30 @@
+"""Locations of the shipped files inside the installed package (no network, no ../shared)."""
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+MODEL_ONNX = "stylecam.onnx"  # the network graph, style and temporal state as inputs
+CHECKPOINT = "stylecam.pt"  # the same weights for torch (export, torch engine, training warm start)
+STYLE_BANK = "styles.npz"  # names + style vectors
+SAMPLE_CLIP = "sample_tears_of_steel_640x360.mp4"
+
+
+def asset(name: str) -> Path:
+    return Path(str(files("stylecam.assets") / name))
+
+
+def model_onnx() -> Path:
+    return asset(MODEL_ONNX)
+
+
+def checkpoint() -> Path:
+    return asset(CHECKPOINT)
+
+
+def style_bank() -> Path:
+    return asset(STYLE_BANK)
+
+
+def sample_clip() -> Path:
+    return asset(SAMPLE_CLIP)

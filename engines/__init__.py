@@ -1,0 +1,1 @@
+"""Stylizer network, temporal path, style bank and inference backends."""

@@ -1,0 +1,146 @@
+"""Inference backends behind one `Engine` protocol, and the choice between them.
+
+Every engine maps (image, style, state, temporal) -> (image, state):
+    image   1 x 3 x H x W float32 RGB in [0, 1], H and W multiples of 8
+    style   S float32 style vector
+    state   1 x C x H/8 x W/8 float32, the previous fused core features (zeros after a reset)
+    temporal  grid and blend from `temporal.FlowTracker`
+    returns 1 x 3 x H x W float32 RGB in (0, 1), and the new state.
+Engines that cannot run raise EngineUnavailable; nothing falls back silently.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from stylecam.engines.contract import INPUTS, OUTPUTS
+from stylecam.engines.temporal import TemporalInputs
+
+ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine asked for cannot run here; the message says why."""
+
+
+class Engine(Protocol):
+    name: str  # backend, e.g. "onnxruntime" or "torch"
+    provider: str  # what actually runs it, e.g. "CPUExecutionProvider"
+    precision: str  # "fp32" or "fp16"
+    core_channels: int
+
+    def run(self, image: np.ndarray, style: np.ndarray, state: np.ndarray,
+            temporal: TemporalInputs) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class Choice:
+    """An engine and, for `auto`, the reasons the better ones were passed over."""
+
+    engine: Engine
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        text = f"engine {self.engine.name} on {self.engine.provider} ({self.engine.precision})"
+        return text + (f"; passed over: {'; '.join(self.notes)}" if self.notes else "")
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "stylecam" / "tensorrt"
+
+
+class OrtEngine:
+    """ONNX Runtime session on one execution provider, verified after the session is created."""
+
+    name = "onnxruntime"
+
+    def __init__(self, model: Path, provider: str, threads: int | None = None):
+        import onnxruntime as ort
+
+        if provider not in ort.get_available_providers():
+            raise EngineUnavailable(f"{provider} is not in this onnxruntime build "
+                                    f"({', '.join(ort.get_available_providers())})")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or os.cpu_count() or 1
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers: list = [provider]
+        self.precision = "fp32"
+        if provider == "TensorrtExecutionProvider":
+            cache = _cache_dir()
+            cache.mkdir(parents=True, exist_ok=True)
+            providers = [(provider, {"trt_fp16_enable": True, "trt_engine_cache_enable": True,
+                                     "trt_engine_cache_path": str(cache)})]
+            self.precision = "fp16"
+        try:
+            self.session = ort.InferenceSession(str(model), opts, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise EngineUnavailable(f"{provider}: session failed: {str(exc).splitlines()[0]}") from exc
+        actual = self.session.get_providers()
+        if not actual or actual[0] != provider:
+            raise EngineUnavailable(f"{provider} did not initialise (session runs on {actual})")
+        self.provider = provider
+        self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[1])
+
+    def run(self, image, style, state, temporal):
+        feed = dict(zip(INPUTS, (image, style, state, temporal.grid, temporal.blend)))
+        output, fused = self.session.run(OUTPUTS, feed)
+        return output, fused
+
+
+class TorchEngine:
+    """The torch network from a checkpoint, on the CPU; for parity checks and development."""
+
+    name = "torch"
+    provider = "torch-cpu"
+    precision = "fp32"
+
+    def __init__(self, checkpoint: Path):
+        try:
+            import torch
+        except ImportError as exc:
+            raise EngineUnavailable("torch is not installed (pip install torch==2.13.0)") from exc
+        from stylecam.engines.checkpoint import load_network
+
+        self.torch = torch
+        self.net = load_network(checkpoint)
+        self.core_channels = self.net.config.core_channels
+
+    def run(self, image, style, state, temporal):
+        t = self.torch
+        with t.inference_mode():
+            out, fused = self.net(t.from_numpy(image), t.from_numpy(style), t.from_numpy(state),
+                                  t.from_numpy(temporal.grid), t.from_numpy(temporal.blend))
+        return out.numpy(), fused.numpy()
+
+
+_ORT_PROVIDERS = {
+    "ort-cpu": "CPUExecutionProvider",
+    "ort-cuda": "CUDAExecutionProvider",
+    "ort-tensorrt": "TensorrtExecutionProvider",
+}
+
+
+def create_engine(name: str, model: Path, checkpoint: Path) -> Choice:
+    """Build the named engine, or for `auto` the best that initialises: TensorRT > CUDA > CPU."""
+    if name not in ENGINE_NAMES:
+        raise EngineUnavailable(f"unknown engine {name!r}; choose from {', '.join(ENGINE_NAMES)}")
+    if not Path(model).is_file() and name != "torch":
+        raise EngineUnavailable(f"model file not found: {model}")
+    if name == "torch":
+        return Choice(TorchEngine(checkpoint))
+    if name != "auto":
+        return Choice(OrtEngine(model, _ORT_PROVIDERS[name]))
+    notes = []
+    for candidate in ("ort-tensorrt", "ort-cuda"):
+        try:
+            return Choice(OrtEngine(model, _ORT_PROVIDERS[candidate]), notes)
+        except EngineUnavailable as exc:
+            notes.append(f"{candidate}: {exc}")
+    return Choice(OrtEngine(model, _ORT_PROVIDERS["ort-cpu"]), notes)

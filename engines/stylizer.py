@@ -1,0 +1,101 @@
+"""VideoStylizer: one frame in, one stylised frame out, with the temporal state carried along.
+
+Frames in and out are H x W x 3 uint8 BGR, C-contiguous. The processing size is the output size;
+frames of another size are resized to it, and sizes that are not multiples of 8 are padded
+(reflected) for the network and cropped back.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from stylecam.engines.backends import Engine
+from stylecam.engines.contract import DOWNSCALE
+from stylecam.engines.temporal import FlowTracker, TemporalSettings
+
+STAGES = ("preprocess", "flow", "engine", "postprocess")
+
+
+@dataclass
+class StageTimes:
+    """Milliseconds spent in each stage of one step."""
+
+    preprocess: float = 0.0
+    flow: float = 0.0
+    engine: float = 0.0
+    postprocess: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.preprocess + self.flow + self.engine + self.postprocess
+
+    @property
+    def overhead(self) -> float:
+        """Everything but the engine call."""
+        return self.total - self.engine
+
+
+@dataclass
+class Stylized:
+    image: np.ndarray  # H x W x 3 uint8 BGR at the processing size
+    times: StageTimes
+    reset: bool  # the temporal state was (re)started on this frame
+
+
+def _padded(n: int) -> int:
+    return -(-n // DOWNSCALE) * DOWNSCALE
+
+
+class VideoStylizer:
+    """Runs the preprocess -> flow -> engine -> postprocess chain on consecutive frames."""
+
+    def __init__(self, engine: Engine, style: np.ndarray, temporal: TemporalSettings,
+                 size: tuple[int, int] | None = None):
+        """size: (width, height) of the output, or None for each frame's own size."""
+        self.engine = engine
+        self.style = np.ascontiguousarray(style, dtype=np.float32)
+        self.tracker = FlowTracker(temporal)
+        self.size = size
+        self.state: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the previous frame (the next one is stylised on its own)."""
+        self.state = None
+        self.tracker.reset()
+
+    def set_style(self, style: np.ndarray) -> None:
+        self.style = np.ascontiguousarray(style, dtype=np.float32)
+        self.reset()
+
+    def set_temporal(self, temporal: TemporalSettings) -> None:
+        self.tracker.settings = temporal
+
+    def step(self, frame: np.ndarray) -> Stylized:
+        t0 = time.perf_counter()
+        if self.size is not None and (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        h, w = frame.shape[:2]
+        ph, pw = _padded(h), _padded(w)
+        padded = frame if (ph, pw) == (h, w) else cv2.copyMakeBorder(
+            frame, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT_101)
+        blob = cv2.dnn.blobFromImage(padded, 1.0 / 255.0, swapRB=True)
+        t1 = time.perf_counter()
+
+        core = (ph // DOWNSCALE, pw // DOWNSCALE)
+        temporal = self.tracker.step(padded, core)
+        state_shape = (1, self.engine.core_channels, *core)
+        if temporal.reset or self.state is None or self.state.shape != state_shape:
+            self.state = np.zeros(state_shape, np.float32)
+        t2 = time.perf_counter()
+
+        output, self.state = self.engine.run(blob, self.style, self.state, temporal)
+        t3 = time.perf_counter()
+
+        rgb8 = cv2.convertScaleAbs(output[0, :, :h, :w].reshape(3 * h, w), alpha=255.0).reshape(3, h, w)
+        image = cv2.merge([rgb8[2], rgb8[1], rgb8[0]])
+        t4 = time.perf_counter()
+        times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, t3 - t2, t4 - t3)))
+        return Stylized(image, times, temporal.reset)

@@ -1,0 +1,106 @@
+"""The temporal path's inputs: optical flow and a trust mask for reusing the previous frame's
+fused core features (after Chen et al. 2017, with OpenCV DIS flow instead of a learned flow net).
+
+Per frame, on small grey copies of the current and previous frames:
+  flow f (current -> previous): current(x) ~ previous(x + f(x)), DIS ULTRAFAST;
+  trust M in [0, 1]: 1 where the previous grey frame, warped by f, matches the current one,
+  falling to 0 at a mismatch of `tolerance` (occlusions, new content, lighting jumps);
+  both resampled to the core's grid (1/8 of the processing size) as a GridSample grid and
+  blend = a * M, which the network applies as F = F_now + blend * (warp(F_prev) - F_now).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    """strength: a in [0, 1], 0 = per-frame stylisation. flow_downscale: DIS runs at the
+    processing size divided by this. tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
+    scene_cut: mean absolute grey difference (0-1) above which the state is reset."""
+
+    strength: float = 0.8
+    flow_downscale: int = 4
+    tolerance: float = 0.08
+    scene_cut: float = 0.15
+
+    def __post_init__(self):
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"temporal strength must be in [0, 1], got {self.strength}")
+
+
+@dataclass
+class TemporalInputs:
+    """What the network needs besides the image: grid 1 x h x w x 2 and blend 1 x 1 x h x w,
+    float32, at the core resolution. `reset` says the previous state must not be used."""
+
+    grid: np.ndarray
+    blend: np.ndarray
+    reset: bool
+
+
+def _cell_centres(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return xs, ys
+
+
+def identity_inputs(core_hw: tuple[int, int]) -> TemporalInputs:
+    """No reuse: a grid that samples each cell in place and a zero blend."""
+    h, w = core_hw
+    xs, ys = _cell_centres(h, w)
+    grid = np.stack([(xs + 0.5) / w * 2 - 1, (ys + 0.5) / h * 2 - 1], axis=-1)[None]
+    return TemporalInputs(grid.astype(np.float32), np.zeros((1, 1, h, w), np.float32), reset=True)
+
+
+class FlowTracker:
+    """Keeps the previous small grey frame and turns each new frame into TemporalInputs."""
+
+    def __init__(self, settings: TemporalSettings):
+        self.settings = settings
+        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self.prev_grey: np.ndarray | None = None
+        self._coords: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def reset(self) -> None:
+        self.prev_grey = None
+
+    def _centres(self, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        if (h, w) not in self._coords:
+            self._coords[(h, w)] = _cell_centres(h, w)
+        return self._coords[(h, w)]
+
+    def step(self, frame_bgr: np.ndarray, core_hw: tuple[int, int]) -> TemporalInputs:
+        """frame_bgr: the processing-size frame, H x W x 3 uint8 BGR; core_hw: the core's (h, w)."""
+        s = self.settings
+        h, w = frame_bgr.shape[:2]
+        small = (max(8, w // s.flow_downscale), max(8, h // s.flow_downscale))
+        grey = cv2.cvtColor(cv2.resize(frame_bgr, small, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        prev, self.prev_grey = self.prev_grey, grey
+        if s.strength == 0.0 or prev is None or prev.shape != grey.shape:
+            return identity_inputs(core_hw)
+        if cv2.norm(grey, prev, cv2.NORM_L1) / (grey.size * 255.0) > s.scene_cut:
+            return identity_inputs(core_hw)
+
+        flow = self.dis.calc(grey, prev, None)  # current -> previous, in small-frame pixels
+        xs, ys = self._centres(*grey.shape)
+        map_x, map_y = xs + flow[..., 0], ys + flow[..., 1]
+        warped = cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mismatch = cv2.blur(cv2.absdiff(warped, grey), (3, 3)).astype(np.float32) / 255.0
+        trust = np.clip(1.0 - mismatch / s.tolerance, 0.0, 1.0)
+        gh, gw = grey.shape
+        inside = (map_x >= 0) & (map_x <= gw - 1) & (map_y >= 0) & (map_y <= gh - 1)
+        trust[~inside] = 0.0
+
+        ch, cw = core_hw
+        core_flow = cv2.resize(flow, (cw, ch), interpolation=cv2.INTER_AREA)
+        core_flow[..., 0] *= cw / gw
+        core_flow[..., 1] *= ch / gh
+        cx, cy = self._centres(ch, cw)
+        grid = np.empty((1, ch, cw, 2), np.float32)
+        grid[0, ..., 0] = (cx + 0.5 + core_flow[..., 0]) * (2.0 / cw) - 1.0
+        grid[0, ..., 1] = (cy + 0.5 + core_flow[..., 1]) * (2.0 / ch) - 1.0
+        blend = cv2.resize(trust, (cw, ch), interpolation=cv2.INTER_AREA) * np.float32(s.strength)
+        return TemporalInputs(grid, blend[None, None].astype(np.float32), reset=False)

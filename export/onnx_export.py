@@ -1,0 +1,106 @@
+"""torch checkpoint -> ONNX graph + style bank + slim checkpoint, checked and parity-verified.
+
+Nothing is written to the destination unless onnx.checker passes and ONNX Runtime matches torch
+within `tolerance` on real frames with the temporal path running.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stylecam.assets import paths
+from stylecam.engines.backends import OrtEngine, TorchEngine
+from stylecam.engines.checkpoint import load_bank
+from stylecam.engines.contract import DOWNSCALE, INPUTS, OUTPUTS
+from stylecam.engines.temporal import FlowTracker, TemporalSettings
+
+OPSET = 17  # GridSample needs >= 16
+
+
+class ParityError(RuntimeError):
+    """ONNX Runtime's output differs from torch's by more than the tolerance."""
+
+
+@dataclass
+class ExportReport:
+    onnx_path: Path
+    bank_path: Path
+    checkpoint_path: Path
+    max_abs_diff: float  # over outputs and states, all parity frames
+    frames: int
+    styles: int
+
+
+def export_graph(checkpoint: Path, onnx_path: Path) -> None:
+    """Trace the network to ONNX with dynamic H, W (multiples of 8) and check the graph."""
+    import onnx
+    import torch
+
+    from stylecam.engines.checkpoint import load_network
+    from stylecam.engines.network import identity_grid
+
+    net = load_network(checkpoint)
+    c = net.config.core_channels
+    h, w = 96, 128
+    args = (torch.rand(1, 3, h, w), net.config.identity_style(), torch.zeros(1, c, h // DOWNSCALE, w // DOWNSCALE),
+            identity_grid(h // DOWNSCALE, w // DOWNSCALE), torch.zeros(1, 1, h // DOWNSCALE, w // DOWNSCALE))
+    core = {2: "h8", 3: "w8"}
+    dynamic = {"image": {2: "h", 3: "w"}, "prev": core, "grid": {1: "h8", 2: "w8"}, "blend": core,
+               "output": {2: "h", 3: "w"}, "fused": core}
+    torch.onnx.export(net, args, str(onnx_path), dynamo=False, opset_version=OPSET,
+                      input_names=list(INPUTS), output_names=list(OUTPUTS), dynamic_axes=dynamic)
+    onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)
+
+
+def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: np.ndarray) -> float:
+    """Max |torch - ORT| over outputs and states, feeding both the same inputs frame by frame
+    (frames: consecutive H x W x 3 uint8 BGR, H and W multiples of 8; temporal path on)."""
+    import cv2
+
+    torch_engine, ort_engine = TorchEngine(checkpoint), OrtEngine(onnx_path, "CPUExecutionProvider")
+    tracker = FlowTracker(TemporalSettings(strength=0.9))
+    worst, state = 0.0, None
+    for frame in frames:
+        h, w = frame.shape[:2]
+        core = (h // DOWNSCALE, w // DOWNSCALE)
+        temporal = tracker.step(frame, core)
+        if state is None or temporal.reset:
+            state = np.zeros((1, torch_engine.core_channels, *core), np.float32)
+        blob = cv2.dnn.blobFromImage(frame, 1.0 / 255.0, swapRB=True)
+        out_t, state_t = torch_engine.run(blob, style, state, temporal)
+        out_o, state_o = ort_engine.run(blob, style, state, temporal)
+        worst = max(worst, float(np.abs(out_t - out_o).max()), float(np.abs(state_t - state_o).max()))
+        state = state_t
+    return worst
+
+
+def slim_checkpoint(checkpoint: Path, dest: Path) -> None:
+    """Keep what inference and warm starts need: weights, styles, names, configs."""
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    keep = {k: state[k] for k in ("net", "styles", "names", "net_config", "train_config", "step") if k in state}
+    torch.save(keep, dest)
+
+
+def export(checkpoint: Path, out_dir: Path, frames: list[np.ndarray], tolerance: float = 1e-3) -> ExportReport:
+    """Write stylecam.onnx, styles.npz and stylecam.pt into out_dir once all checks pass."""
+    checkpoint, out_dir = Path(checkpoint), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bank = load_bank(checkpoint)
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        tmp = Path(tmp)
+        export_graph(checkpoint, tmp / paths.MODEL_ONNX)
+        diff = max(parity(checkpoint, tmp / paths.MODEL_ONNX, frames, bank.vectors[i]) for i in range(len(bank.names)))
+        if not diff <= tolerance:
+            raise ParityError(f"ONNX Runtime differs from torch by {diff:.2e} > {tolerance:.0e}")
+        bank.save(tmp / paths.STYLE_BANK)
+        slim_checkpoint(checkpoint, tmp / paths.CHECKPOINT)
+        for name in (paths.MODEL_ONNX, paths.STYLE_BANK, paths.CHECKPOINT):
+            os.replace(tmp / name, out_dir / name)
+    return ExportReport(out_dir / paths.MODEL_ONNX, out_dir / paths.STYLE_BANK, out_dir / paths.CHECKPOINT,
+                        diff, len(frames), len(bank.names))
