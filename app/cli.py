@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -52,20 +53,24 @@ def cmd_styles(args) -> int:
 
 def cmd_stylize(args) -> int:
     from stylecam.app.loading import load_bank, load_engine
+    from stylecam.app.sources import VideoFileSource
     from stylecam.app.stylize import StylizeJob, stylize
+    from stylecam.app.video_out import check_target
     from stylecam.assets import paths
 
     size = parse_size(args.size) if args.size else None
     temporal = _temporal(args.temporal)
-    source = Path(args.input) if args.input else paths.sample_clip()
-    if not args.input:
-        print(f"no input given: using the bundled sample clip {source.name}", file=sys.stderr)
-    bank = load_bank()
-    style = bank.vector(args.style)
+    style = load_bank().vector(args.style)
+    output = Path(args.output)
+    check_target(output)
+    path = Path(args.input) if args.input else paths.sample_clip()
+    source = VideoFileSource(path)
     choice = load_engine(args.engine)
+    if not args.input:
+        print(f"no input given: using the bundled sample clip {path.name}", file=sys.stderr)
     print(choice.describe(), file=sys.stderr)
-    job = StylizeJob(source, Path(args.output), style, temporal, size)
-    summary = stylize(job, choice.engine, show_progress=sys.stderr.isatty())
+    job = StylizeJob(path, output, style, temporal, size)
+    summary = stylize(job, source, choice.engine, show_progress=sys.stderr.isatty())
     print(summary.line())
     return 0
 
@@ -154,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # FFmpeg's own log lines ("moov atom not found") would add to our one-line errors.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     from stylecam.app.sources import SourceError
     from stylecam.app.video_out import OutputError
     from stylecam.engines.backends import EngineUnavailable

@@ -54,7 +54,7 @@ class VideoFileSource:
     def _open(self) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
-            raise SourceError(f"cannot open video {self.path} (not a video, or an unsupported codec)")
+            raise SourceError(f"cannot open video {self.path} (not a video, corrupt, or an unsupported codec)")
         self._fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         if not 0.0 < self._fps < 1000.0:
             self._fps = 30.0

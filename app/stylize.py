@@ -50,9 +50,8 @@ def _progress(done: int, total: int | None, started: float) -> None:
     sys.stderr.flush()
 
 
-def stylize(job: StylizeJob, engine: Engine, show_progress: bool) -> StylizeSummary:
-    """Stylise every frame into job.output; the file appears only when all frames are written."""
-    source = VideoFileSource(job.source)
+def stylize(job: StylizeJob, source: VideoFileSource, engine: Engine, show_progress: bool) -> StylizeSummary:
+    """Stylise every frame of source into job.output; the file appears only when all are written."""
     info = source.info
     size = job.size or (info.width, info.height)
     stylizer = VideoStylizer(engine, job.style, job.temporal, size)

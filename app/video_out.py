@@ -14,26 +14,31 @@ class OutputError(ValueError):
     """The output cannot be written where or how it was asked."""
 
 
+def check_target(target: Path) -> None:
+    """Raise OutputError unless a video can be written at target (type, folder, permissions)."""
+    if target.is_dir():
+        raise OutputError(f"output path is a folder: {target}")
+    suffix = target.suffix.lower()
+    if suffix not in FOURCC:
+        raise OutputError(f"unsupported output type {suffix or '(none)'!r}; use one of {', '.join(FOURCC)}")
+    if not target.parent.is_dir():
+        raise OutputError(f"output folder does not exist: {target.parent}")
+    if not os.access(target.parent, os.W_OK):
+        raise OutputError(f"output folder is not writable: {target.parent}")
+
+
 class AtomicVideoWriter:
     """Frames (H x W x 3 uint8 BGR, all one size) go to `.NAME.partial.EXT`; `commit()` renames it
     to the target, `discard()` deletes it. Use as a context manager: an exception discards."""
 
     def __init__(self, target: Path, fps: float, size: tuple[int, int]):
         target = Path(target)
-        suffix = target.suffix.lower()
-        if suffix not in FOURCC:
-            raise OutputError(f"unsupported output type {suffix or '(none)'!r}; use one of {', '.join(FOURCC)}")
-        if not target.parent.is_dir():
-            raise OutputError(f"output folder does not exist: {target.parent}")
-        if target.is_dir():
-            raise OutputError(f"output path is a folder: {target}")
-        if not os.access(target.parent, os.W_OK):
-            raise OutputError(f"output folder is not writable: {target.parent}")
+        check_target(target)
         self.target = target
         self.partial = target.with_name(f".{target.stem}.partial{target.suffix}")
         self.size = size
         self.frames = 0
-        self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*FOURCC[suffix]), fps, size)
+        self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*FOURCC[target.suffix.lower()]), fps, size)
         if not self.writer.isOpened():
             self.writer.release()
             self.partial.unlink(missing_ok=True)

@@ -60,6 +60,7 @@ class VideoStylizer:
         self.tracker = FlowTracker(temporal)
         self.size = size
         self.state: np.ndarray | None = None
+        self._buffers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def reset(self) -> None:
         """Forget the previous frame (the next one is stylised on its own)."""
@@ -73,15 +74,34 @@ class VideoStylizer:
     def set_temporal(self, temporal: TemporalSettings) -> None:
         self.tracker.settings = temporal
 
+    def _preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Resize and pad into reused buffers (large per-frame allocations cost milliseconds of
+        page faults here). Returns the padded H x W x 3 uint8 BGR frame and the engine's
+        1 x 3 x H x W float32 RGB [0, 1] blob, both valid until the next call."""
+        w, h = self.size or (frame.shape[1], frame.shape[0])
+        ph, pw = _padded(h), _padded(w)
+        if self._buffers is None or self._buffers[0].shape[:2] != (h, w) or self._buffers[2].shape[2:] != (ph, pw):
+            self._buffers = (np.empty((h, w, 3), np.uint8), np.empty((ph, pw, 3), np.uint8),
+                             np.empty((1, 3, ph, pw), np.float32))
+        sized, padded, blob = self._buffers
+        if (frame.shape[1], frame.shape[0]) != (w, h):
+            shrink = w * h < frame.shape[0] * frame.shape[1]
+            cv2.resize(frame, (w, h), dst=sized, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        else:
+            sized = frame
+        if (ph, pw) != (h, w):
+            cv2.copyMakeBorder(sized, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT_101, dst=padded)
+        else:
+            padded = sized
+        for c in range(3):  # BGR HWC uint8 -> RGB CHW float32 / 255
+            np.multiply(padded[..., 2 - c], np.float32(1.0 / 255.0), out=blob[0, c], casting="unsafe")
+        return padded, blob
+
     def step(self, frame: np.ndarray) -> Stylized:
         t0 = time.perf_counter()
-        if self.size is not None and (frame.shape[1], frame.shape[0]) != self.size:
-            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
-        h, w = frame.shape[:2]
-        ph, pw = _padded(h), _padded(w)
-        padded = frame if (ph, pw) == (h, w) else cv2.copyMakeBorder(
-            frame, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT_101)
-        blob = cv2.dnn.blobFromImage(padded, 1.0 / 255.0, swapRB=True)
+        h, w = (frame.shape[0], frame.shape[1]) if self.size is None else (self.size[1], self.size[0])
+        padded, blob = self._preprocess(frame)
+        ph, pw = padded.shape[:2]
         t1 = time.perf_counter()
 
         core = (ph // DOWNSCALE, pw // DOWNSCALE)

@@ -5,8 +5,10 @@ within `tolerance` on real frames with the temporal path running.
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from stylecam.engines.checkpoint import load_bank
 from stylecam.engines.contract import DOWNSCALE, INPUTS, OUTPUTS
 from stylecam.engines.temporal import FlowTracker, TemporalSettings
 
-OPSET = 17  # GridSample needs >= 16
+OPSET = 18  # GridSample needs >= 16
 
 
 class ParityError(RuntimeError):
@@ -36,7 +38,8 @@ class ExportReport:
 
 
 def export_graph(checkpoint: Path, onnx_path: Path) -> None:
-    """Trace the network to ONNX with dynamic H, W (multiples of 8) and check the graph."""
+    """Export the network with torch.export (dynamo) to ONNX, H and W dynamic multiples of 8,
+    and run the full onnx.checker on the result."""
     import onnx
     import torch
 
@@ -45,14 +48,20 @@ def export_graph(checkpoint: Path, onnx_path: Path) -> None:
 
     net = load_network(checkpoint)
     c = net.config.core_channels
-    h, w = 96, 128
-    args = (torch.rand(1, 3, h, w), net.config.identity_style(), torch.zeros(1, c, h // DOWNSCALE, w // DOWNSCALE),
-            identity_grid(h // DOWNSCALE, w // DOWNSCALE), torch.zeros(1, 1, h // DOWNSCALE, w // DOWNSCALE))
-    core = {2: "h8", 3: "w8"}
-    dynamic = {"image": {2: "h", 3: "w"}, "prev": core, "grid": {1: "h8", 2: "w8"}, "blend": core,
-               "output": {2: "h", 3: "w"}, "fused": core}
-    torch.onnx.export(net, args, str(onnx_path), dynamo=False, opset_version=OPSET,
-                      input_names=list(INPUTS), output_names=list(OUTPUTS), dynamic_axes=dynamic)
+    h8, w8 = 12, 16
+    args = (torch.rand(1, 3, h8 * DOWNSCALE, w8 * DOWNSCALE), net.config.identity_style(),
+            torch.zeros(1, c, h8, w8), identity_grid(h8, w8), torch.zeros(1, 1, h8, w8))
+    rows, cols = torch.export.Dim("h8", min=2, max=1024), torch.export.Dim("w8", min=2, max=1024)
+    core = {2: rows, 3: cols}
+    dynamic = {"image": {2: DOWNSCALE * rows, 3: DOWNSCALE * cols}, "style": None, "prev": core,
+               "grid": {1: rows, 2: cols}, "blend": core}
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*axis name.*will not be used")
+        warnings.filterwarnings("ignore", category=FutureWarning)  # torch-internal deprecations
+        program = torch.onnx.export(net, args, dynamo=True, opset_version=OPSET, input_names=list(INPUTS),
+                                    output_names=list(OUTPUTS), dynamic_shapes=dynamic, verbose=False)
+    program.save(str(onnx_path))
     onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)
 
 

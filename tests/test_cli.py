@@ -1,0 +1,175 @@
+"""The headless CLI end to end on real footage, and every kind of bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from stylecam.app.cli import main
+from tests.conftest import SHOT_START, clip_frames, read_video, write_clip
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory):
+    """12 real frames of the sample clip at 320x180, 24 fps."""
+    path = tmp_path_factory.mktemp("clips") / "short.mp4"
+    write_clip(path, clip_frames(12, (320, 180), start=SHOT_START), fps=24.0)
+    return path
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("stylecam: error: ")
+    return err[0]
+
+
+def test_stylize_keeps_count_fps_and_size(short_clip, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    assert main(["stylize", str(short_clip), "-o", str(out), "--style", "great_wave", "--temporal", "0.7"]) == 0
+    frames, fps = read_video(out)
+    assert len(frames) == 12
+    assert fps == pytest.approx(24.0, abs=0.01)
+    assert frames[0].shape == (180, 320, 3)
+    summary = capsys.readouterr().out
+    assert "stylized 12 frames" in summary and "24.00 fps" in summary
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_stylize_resizes_and_changes_the_image(short_clip, tmp_path):
+    out = tmp_path / "small.avi"
+    assert main(["stylize", str(short_clip), "-o", str(out), "--size", "160x96", "--style", "2"]) == 0
+    frames, _ = read_video(out)
+    assert len(frames) == 12 and frames[0].shape == (96, 160, 3)
+    import cv2
+
+    source = cv2.resize(clip_frames(1, (320, 180), start=SHOT_START)[0], (160, 96))
+    assert abs(frames[0].astype(int) - source).mean() > 10  # stylised, not a copy
+
+
+def test_console_script_smoke(short_clip, tmp_path):
+    out = tmp_path / "smoke.mp4"
+    run = subprocess.run(["stylecam", "stylize", str(short_clip), "-o", str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "stylized 12 frames" in run.stdout and out.is_file()
+    assert "engine onnxruntime on CPUExecutionProvider" in run.stderr
+
+
+def test_app_runtime_never_imports_torch_or_qt(short_clip, tmp_path):
+    code = ("import sys; from stylecam.app.cli import main; "
+            f"rc = main(['stylize', {str(short_clip)!r}, '-o', {str(tmp_path / 'x.mp4')!r}]); "
+            "assert rc == 0; bad = [m for m in ('torch', 'PyQt6') if m in sys.modules]; "
+            "assert not bad, bad")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_styles_lists_the_bank(capsys, bank):
+    assert main(["styles"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(bank.names) >= 1
+    assert lines[0].split() == ["0", bank.names[0]]
+
+
+def test_bench_json_contract(tmp_path):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--source", "synthetic", "--size", "160x120", "--frames", "6", "--warmup", "2",
+                 "--temporal", "0.5", "--json", str(path)]) == 0
+    report = json.loads(path.read_text())
+    for key in ("fps", "latency_ms", "stages_ms", "engine", "provider", "size", "frames", "temporal"):
+        assert key in report
+    assert report["frames"] == 6 and report["size"] == "160x120" and report["temporal"] == 0.5
+    assert report["engine"] == "onnxruntime" and report["provider"] == "CPUExecutionProvider"
+    lat = report["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"]
+    for stage in ("preprocess", "flow", "engine", "postprocess", "total"):
+        assert 0 <= report["stages_ms"][stage]["p50"] <= report["stages_ms"][stage]["p95"]
+    assert report["fps"] > 0
+
+
+def test_bench_on_a_clip_loops_past_its_end(short_clip, tmp_path):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--source", str(short_clip), "--size", "320x180", "--frames", "20", "--warmup", "1",
+                 "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["frames"] == 20
+
+
+def test_no_subcommand_says_the_window_is_not_built(capsys):
+    assert main([]) == 1
+    assert "not built yet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make_input, message", [
+    (lambda d: d / "missing.mp4", "input video not found"),
+    (lambda d: (d / "corrupt.mp4").write_bytes(b"\x00garbage" * 500) and d / "corrupt.mp4", "corrupt"),
+    (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "corrupt"),
+    (lambda d: (d / "text.mp4").write_text("not a video\n") and d / "text.mp4", "corrupt"),
+])
+def test_bad_input_file(make_input, message, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    assert main(["stylize", str(make_input(tmp_path)), "-o", str(out)]) == 2
+    assert message in error_line(capsys)
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_zero_frame_video(tmp_path, capsys):
+    import cv2
+
+    empty = tmp_path / "zero.avi"
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 24, (64, 64)).release()
+    out = tmp_path / "out.mp4"
+    assert main(["stylize", str(empty), "-o", str(out)]) == 2
+    assert "no frames" in error_line(capsys) or "cannot open" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--style", "no_such_style"], "unknown style 'no_such_style'"),
+    (["--style", "99"], "style index 99 out of range"),
+    (["--style", "-1"], "style index -1 out of range"),
+    (["--size", "641x480"], "must be even"),
+    (["--size", "0x0"], "out of range"),
+    (["--size", "100000x5"], "out of range"),
+    (["--size", "big"], "must look like 640x480"),
+    (["--temporal", "2"], "--temporal must be in [0, 1]"),
+])
+def test_bad_options(args, message, short_clip, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    assert main(["stylize", str(short_clip), "-o", str(out), *args]) == 2
+    assert message in error_line(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("target, message", [
+    ("no_such_dir/out.mp4", "output folder does not exist"),
+    (".", "output path is a folder"),
+    ("out.xyz", "unsupported output type"),
+])
+def test_unwritable_output(target, message, short_clip, tmp_path, capsys):
+    assert main(["stylize", str(short_clip), "-o", str(tmp_path / target)]) == 2
+    assert message in error_line(capsys)
+
+
+def test_failure_keeps_an_existing_output(tmp_path, capsys):
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"an earlier result")
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"junk" * 100)
+    assert main(["stylize", str(bad), "-o", str(out)]) == 2
+    assert out.read_bytes() == b"an earlier result"
+
+
+def test_unknown_and_unavailable_engines(short_clip, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stylize", str(short_clip), "-o", str(tmp_path / "o.mp4"), "--engine", "warp-drive"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'warp-drive'" in capsys.readouterr().err
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("CUDA is available here; the unavailable-engine path is not reachable")
+    assert main(["stylize", str(short_clip), "-o", str(tmp_path / "o.mp4"), "--engine", "ort-cuda"]) == 2
+    assert "CUDAExecutionProvider is not in this onnxruntime build" in error_line(capsys)
+    assert not (tmp_path / "o.mp4").exists()

@@ -1,0 +1,103 @@
+"""Engine choice, style bank and sources."""
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime
+import pytest
+
+from stylecam.app.loading import load_engine
+from stylecam.app.sources import SyntheticSource, VideoFileSource
+from stylecam.assets import paths
+from stylecam.engines.backends import EngineUnavailable, create_engine
+from stylecam.engines.styles import StyleBank, StyleError
+from stylecam.engines.stylizer import VideoStylizer
+from stylecam.engines.temporal import TemporalSettings
+
+HAS_CUDA = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def test_auto_says_what_it_chose_and_why():
+    choice = load_engine("auto")
+    assert choice.engine.provider in choice.engine.session.get_providers()
+    text = choice.describe()
+    assert f"on {choice.engine.provider}" in text
+    if not HAS_CUDA:
+        assert choice.engine.provider == "CPUExecutionProvider"
+        assert "ort-cuda: CUDAExecutionProvider is not in this onnxruntime build" in text
+
+
+def test_cpu_session_options(ort_engine):
+    opts = ort_engine.session.get_session_options()
+    assert opts.intra_op_num_threads >= 1
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_unknown_engine_and_missing_model(tmp_path):
+    with pytest.raises(EngineUnavailable, match="unknown engine 'gpu9000'"):
+        create_engine("gpu9000", paths.model_onnx(), paths.checkpoint())
+    with pytest.raises(EngineUnavailable, match="model file not found"):
+        create_engine("ort-cpu", tmp_path / "none.onnx", paths.checkpoint())
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="CUDA is not available here (onnxruntime CPU build, no GPU)")
+def test_cuda_engine_matches_cpu(frames_small, bank):
+    cuda = load_engine("ort-cuda").engine
+    assert cuda.provider == "CUDAExecutionProvider"
+    cpu = load_engine("ort-cpu").engine
+    a = VideoStylizer(cuda, bank.vectors[0], TemporalSettings(0.0)).step(frames_small[0]).image
+    b = VideoStylizer(cpu, bank.vectors[0], TemporalSettings(0.0)).step(frames_small[0]).image
+    assert np.abs(a.astype(int) - b).max() <= 2
+
+
+def test_torch_engine_runs_the_stylizer(frames_small, bank, ort_engine):
+    pytest.importorskip("torch")
+    torch_engine = load_engine("torch").engine
+    a = VideoStylizer(torch_engine, bank.vectors[1], TemporalSettings(0.8))
+    b = VideoStylizer(ort_engine, bank.vectors[1], TemporalSettings(0.8))
+    for frame in frames_small[:4]:
+        ia, ib = a.step(frame).image, b.step(frame).image
+        assert np.abs(ia.astype(int) - ib).max() <= 1
+
+
+def test_stylizer_output_contract(frames_small, bank, ort_engine):
+    result = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(0.8), size=(200, 110)).step(frames_small[0])
+    assert result.image.shape == (110, 200, 3) and result.image.dtype == np.uint8
+    assert result.image.flags["C_CONTIGUOUS"]
+    assert result.image.std() > 5  # a picture, not a flat field
+    t = result.times
+    assert t.total == pytest.approx(t.preprocess + t.flow + t.engine + t.postprocess)
+
+
+def test_style_bank(bank, tmp_path):
+    assert len(bank.names) >= 1 and len(set(bank.names)) == len(bank.names)
+    assert bank.vectors.dtype == np.float32 and np.isfinite(bank.vectors).all()
+    assert bank.index("1") == 1 and bank.index(bank.names[0]) == 0
+    with pytest.raises(StyleError, match="unknown style"):
+        bank.index("nope")
+    with pytest.raises(StyleError, match="duplicate"):
+        StyleBank(("a", "a"), np.zeros((2, 4), np.float32))
+    bad = tmp_path / "bank.npz"
+    bad.write_bytes(b"not an npz")
+    with pytest.raises(StyleError, match="cannot read style bank"):
+        StyleBank.load(bad)
+    bank.save(tmp_path / "copy.npz")
+    again = StyleBank.load(tmp_path / "copy.npz")
+    assert again.names == bank.names and np.array_equal(again.vectors, bank.vectors)
+
+
+def test_sample_clip_is_real_footage():
+    clip = VideoFileSource(paths.sample_clip())
+    frames = list(clip.frames())
+    assert len(frames) == 240 and clip.info.fps == pytest.approx(24.0)
+    assert frames[0].image.shape == (360, 640, 3)
+    assert [f.index for f in frames[:3]] == [0, 1, 2]
+
+
+def test_synthetic_source_moves():
+    source = SyntheticSource(160, 120)
+    frames = source.frames()
+    a, b = next(frames), next(frames)
+    assert a.image.shape == (120, 160, 3) and a.image.dtype == np.uint8
+    assert 1 < np.abs(a.image.astype(int) - b.image).mean() < 60  # moving, but continuous
+    assert b.t_capture >= a.t_capture
+    assert np.array_equal(SyntheticSource(160, 120).render(5), source.render(5))  # deterministic

@@ -1,0 +1,100 @@
+"""The temporal path on real frames: exactness at a = 0, flow direction, trust, resets, and a
+lower warping error than per-frame stylisation."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from stylecam.engines.stability import PairFlows
+from stylecam.engines.stylizer import VideoStylizer
+from stylecam.engines.temporal import FlowTracker, TemporalSettings, identity_inputs
+
+
+def run(engine, style, frames, strength):
+    stylizer = VideoStylizer(engine, style, TemporalSettings(strength=strength))
+    return [stylizer.step(f) for f in frames]
+
+
+def test_strength_zero_equals_per_frame_exactly(ort_engine, bank, frames_small):
+    sequence = run(ort_engine, bank.vectors[0], frames_small[:12], 0.0)
+    for frame, result in zip(frames_small[:12], sequence):
+        alone = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(strength=0.0)).step(frame)
+        assert np.array_equal(result.image, alone.image)
+
+
+def test_zero_blend_ignores_any_state(ort_engine, bank, frames_small):
+    blob = cv2.dnn.blobFromImage(frames_small[0][:176], 1 / 255.0, swapRB=True)
+    core = (176 // 8, 320 // 8)
+    inputs = identity_inputs(core)
+    zeros = np.zeros((1, ort_engine.core_channels, *core), np.float32)
+    noise = np.random.default_rng(0).normal(size=zeros.shape).astype(np.float32) * 5
+    a, _ = ort_engine.run(blob, bank.vectors[1], zeros, inputs)
+    b, _ = ort_engine.run(blob, bank.vectors[1], noise, inputs)
+    assert np.array_equal(a, b)
+
+
+def test_full_blend_with_identity_grid_reuses_state(ort_engine, bank, frames_small):
+    """blend = 1 on an in-place grid: the fused state is the previous state, unchanged."""
+    blob = cv2.dnn.blobFromImage(frames_small[0][:176], 1 / 255.0, swapRB=True)
+    core = (176 // 8, 320 // 8)
+    inputs = identity_inputs(core)
+    inputs.blend[:] = 1.0
+    state = np.random.default_rng(1).normal(size=(1, ort_engine.core_channels, *core)).astype(np.float32)
+    _, fused = ort_engine.run(blob, bank.vectors[0], state, inputs)
+    np.testing.assert_allclose(fused, state, atol=1e-5)
+
+
+def test_flow_follows_a_known_shift(frames_small):
+    """Content moving 8 px right: each current cell comes from 8 px to the left in the last frame."""
+    frame = frames_small[5]
+    shifted = np.ascontiguousarray(np.roll(frame, 8, axis=1))
+    tracker = FlowTracker(TemporalSettings(strength=1.0, scene_cut=1.0))
+    tracker.step(frame, (22, 40))
+    moved = tracker.step(shifted, (22, 40))
+    still = identity_inputs((22, 40))
+    dx_px = (moved.grid[0, 4:-4, 4:-4, 0] - still.grid[0, 4:-4, 4:-4, 0]) * 320 / 2
+    dy_px = (moved.grid[0, 4:-4, 4:-4, 1] - still.grid[0, 4:-4, 4:-4, 1]) * 180 / 2
+    assert np.median(dx_px) == pytest.approx(-8.0, abs=1.0)
+    assert abs(np.median(dy_px)) < 1.0
+    assert np.median(moved.blend) > 0.7  # trusted where the shift explains the new frame
+    assert moved.blend[0, 0, :, 0].max() == 0.0  # the wrapped-in left column is not
+
+
+def test_trust_falls_where_content_is_new(frames_small):
+    frame = frames_small[5]
+    changed = frame.copy()
+    changed[:, 160:] = 255 - changed[:, 160:]  # the right half becomes something else
+    tracker = FlowTracker(TemporalSettings(strength=1.0, scene_cut=1.0))
+    tracker.step(frame, (22, 40))
+    out = tracker.step(changed, (22, 40))
+    left, right = out.blend[0, 0, :, 2:18], out.blend[0, 0, :, 22:38]
+    assert left.mean() > 0.7
+    assert right.mean() < 0.2
+
+
+def test_state_resets(ort_engine, bank, frames_small):
+    stylizer = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(strength=0.8))
+    assert stylizer.step(frames_small[0]).reset  # first frame
+    assert not stylizer.step(frames_small[1]).reset
+    stylizer.set_style(bank.vectors[1])
+    assert stylizer.step(frames_small[2]).reset  # style switch
+    assert not stylizer.step(frames_small[3]).reset
+    assert stylizer.step(cv2.resize(frames_small[4], (256, 144))).reset  # size change
+    assert not stylizer.step(cv2.resize(frames_small[5], (256, 144))).reset
+    cut = np.full_like(frames_small[6], 255)
+    assert stylizer.step(cv2.resize(cut, (256, 144))).reset  # scene cut
+
+
+def test_temporal_path_lowers_warping_error(ort_engine, bank, frames_small):
+    flows = PairFlows(frames_small)
+    assert len(flows.pairs) == len(frames_small) - 1  # one shot: every pair is usable
+    for style in (0, 3):
+        per_frame = flows.warping_error([r.image for r in run(ort_engine, bank.vectors[style], frames_small, 0.0)])
+        temporal = flows.warping_error([r.image for r in run(ort_engine, bank.vectors[style], frames_small, 0.9)])
+        assert temporal < 0.9 * per_frame, (style, temporal, per_frame)
+
+
+def test_invalid_strength_is_rejected():
+    with pytest.raises(ValueError, match="temporal strength"):
+        TemporalSettings(strength=1.5)
