@@ -30,7 +30,8 @@ class TrainConfig:
     content_short_side: int = 384  # content images scaled so, close to a 640x480 frame's scale
     style_long_side: int = 512
     lr: float = 1e-3
-    style_weight: float = 4.0
+    style_lr: float = 1e-2  # the per-style norm parameters learn faster, so styles separate early
+    style_weight: float = 2.0
     tv_weight: float = 0.0
     temporal_weight: float = 10.0
     noise: float = 0.02  # std of the noise added to the moved frame (RGB 0-1)
@@ -83,7 +84,7 @@ def train(cfg: TrainConfig, log=print) -> Path:
 
     net = Stylizer(cfg.net)
     styles = torch.nn.Parameter(cfg.net.identity_style().repeat(len(names), 1))
-    opt = torch.optim.Adam(list(net.parameters()) + [styles], lr=cfg.lr)
+    opt = torch.optim.Adam([{"params": net.parameters(), "lr": cfg.lr}, {"params": [styles], "lr": cfg.style_lr}])
     step = 0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
