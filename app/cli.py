@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="folder for stylecam.onnx, styles.npz, stylecam.pt")
     s.add_argument("--parity-frames", type=int, default=6)
     s.set_defaults(func=cmd_export)
+
+    from stylecam.app.cli_train import add_training_commands
+
+    add_training_commands(sub)
     return p
 
 

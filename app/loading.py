@@ -1,9 +1,11 @@
 """Opening the shipped model and style bank for the CLI and the window."""
 from __future__ import annotations
 
+import sys
+
 from stylecam.assets import paths
 from stylecam.engines.backends import Choice, create_engine
-from stylecam.engines.styles import StyleBank
+from stylecam.engines.styles import StyleBank, merged, user_styles_dir
 
 
 def load_engine(name: str) -> Choice:
@@ -12,5 +14,7 @@ def load_engine(name: str) -> Choice:
 
 
 def load_bank() -> StyleBank:
-    """The shipped style bank."""
-    return StyleBank.load(paths.style_bank())
+    """The shipped style bank followed by the user's own styles (from `train-style`);
+    unusable user files are skipped with a warning on stderr."""
+    return merged(StyleBank.load(paths.style_bank()), user_styles_dir(),
+                  warn=lambda m: print(f"stylecam: warning: {m}", file=sys.stderr))

@@ -1,6 +1,8 @@
 """The style bank: named style vectors (conditional-norm parameters), the network's style input."""
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +38,10 @@ class StyleBank:
         return cls(names, vectors)
 
     def save(self, path: Path) -> None:
-        np.savez(path, names=np.array(self.names), vectors=self.vectors)
+        """Write atomically (a temporary file renamed over `path`, which must end in .npz)."""
+        tmp = Path(path).with_name(Path(path).stem + ".tmp.npz")
+        np.savez(tmp, names=np.array(self.names), vectors=self.vectors)
+        os.replace(tmp, path)
 
     def index(self, key: str | int) -> int:
         """Resolve a style name, or an index (int or digit string, 0-based), to an index."""
@@ -53,3 +58,32 @@ class StyleBank:
     def vector(self, key: str | int) -> np.ndarray:
         """The style's vector (S,) float32."""
         return self.vectors[self.index(key)]
+
+
+def user_styles_dir() -> Path:
+    """Where `train-style` writes styles: $XDG_DATA_HOME/stylecam/styles (~/.local/share/...)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "stylecam" / "styles"
+
+
+def merged(shipped: StyleBank, user_dir: Path, warn: Callable[[str], None]) -> StyleBank:
+    """The shipped bank followed by the user's styles (one .npz per style, sorted by name).
+    A user file that cannot be read, has the wrong vector size or reuses a name is skipped
+    and reported through `warn(message)`."""
+    names, vectors = list(shipped.names), [shipped.vectors]
+    for path in sorted(Path(user_dir).glob("*.npz")) if Path(user_dir).is_dir() else []:
+        try:
+            bank = StyleBank.load(path)
+        except StyleError as exc:
+            warn(str(exc))
+            continue
+        if bank.vectors.shape[1] != shipped.vectors.shape[1]:
+            warn(f"skipping {path}: style size {bank.vectors.shape[1]} != {shipped.vectors.shape[1]}")
+            continue
+        clash = [n for n in bank.names if n in names]
+        if clash:
+            warn(f"skipping {path}: style name already taken: {', '.join(clash)}")
+            continue
+        names += bank.names
+        vectors.append(bank.vectors)
+    return StyleBank(tuple(names), np.concatenate(vectors))

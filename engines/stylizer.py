@@ -67,9 +67,12 @@ class VideoStylizer:
         self.state = None
         self.tracker.reset()
 
-    def set_style(self, style: np.ndarray) -> None:
+    def set_style(self, style: np.ndarray, reset: bool = True) -> None:
+        """Switch to a style vector (S,) float32. reset=False keeps the temporal state, for the
+        small steps of a crossfade between two styles."""
         self.style = np.ascontiguousarray(style, dtype=np.float32)
-        self.reset()
+        if reset:
+            self.reset()
 
     def set_temporal(self, temporal: TemporalSettings) -> None:
         self.tracker.settings = temporal

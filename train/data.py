@@ -43,14 +43,21 @@ def image_files(folders: list[Path]) -> list[Path]:
 
 
 class ContentCrops:
-    """Random square crops (with horizontal flips) of images held in memory at a fixed scale."""
+    """Random square crops (with horizontal flips) of RGB images held in memory."""
 
-    def __init__(self, files: list[Path], short_side: int, crop: int, generator: torch.Generator):
-        if short_side < crop:
-            raise ValueError(f"short side {short_side} < crop {crop}")
-        self.images = [resize_short(read_rgb(p), short_side) for p in files]
+    def __init__(self, images: list[np.ndarray], crop: int, generator: torch.Generator):
+        if not images:
+            raise ValueError("no content images")
+        smallest = min(min(i.shape[:2]) for i in images)
+        if smallest < crop:
+            raise ValueError(f"content image side {smallest} < crop {crop}")
+        self.images = images
         self.crop = crop
         self.gen = generator
+
+    @classmethod
+    def from_files(cls, files: list[Path], short_side: int, crop: int, generator: torch.Generator) -> ContentCrops:
+        return cls([resize_short(read_rgb(p), short_side) for p in files], crop, generator)
 
     def batch(self, n: int) -> torch.Tensor:
         """N x 3 x crop x crop float32 RGB in [0, 1]."""

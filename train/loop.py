@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import torch
 from stylecam.engines.network import NetConfig, Stylizer
 from stylecam.train import losses
 from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, to_tensor
+from stylecam.train.progress import Progress
 from stylecam.train.vgg import load_vgg
 
 
@@ -67,7 +66,31 @@ def preview(net: Stylizer, styles: torch.Tensor, contents: torch.Tensor) -> np.n
     return cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)
 
 
-def train(cfg: TrainConfig, log=print) -> Path:
+def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, targets: dict, idx: torch.Tensor,
+                cfg: TrainConfig, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """Losses of one batch (x: N x 3 x H x W RGB [0,1], style: N x S): content, style and the
+    temporal loss between the output for x and for a randomly moved, noisy copy of x."""
+    n = x.shape[0]
+    theta = losses.random_motion(n, generator=gen)
+    moved, _ = losses.warp_affine(x, theta)
+    jitter = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.06
+    moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
+    y = net.decode(net.encode(x, style), style)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fy = vgg(y)
+        with torch.no_grad():
+            fx = vgg(x)
+    parts = {"content": losses.content_loss(fy, fx), "style": losses.style_loss(fy, targets, idx)}
+    if cfg.temporal_weight:
+        y_moved = net.decode(net.encode(moved, style), style)
+        parts["temporal"] = losses.temporal_loss(y, y_moved, theta)
+    loss = parts["content"] + cfg.style_weight * parts["style"] + cfg.temporal_weight * parts.get("temporal", 0.0)
+    if cfg.tv_weight:
+        loss = loss + cfg.tv_weight * losses.tv_loss(y)
+    return {"loss": loss, **parts}
+
+
+def train(cfg: TrainConfig, log=print, stream=None) -> Path:
     """Run (or resume) training; returns the path of the latest checkpoint."""
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -80,7 +103,7 @@ def train(cfg: TrainConfig, log=print) -> Path:
     names = list(cfg.styles)
     style_images = [to_tensor(resize_long(read_rgb(Path(p)), cfg.style_long_side)) for p in cfg.styles.values()]
     targets = losses.style_targets(vgg, style_images)
-    data = ContentCrops(image_files([Path(d) for d in cfg.content_dirs]), cfg.content_short_side, cfg.crop, gen)
+    data = ContentCrops.from_files(image_files([Path(d) for d in cfg.content_dirs]), cfg.content_short_side, cfg.crop, gen)
 
     net = Stylizer(cfg.net)
     styles = torch.nn.Parameter(cfg.net.identity_style().repeat(len(names), 1))
@@ -95,39 +118,18 @@ def train(cfg: TrainConfig, log=print) -> Path:
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         log(f"resumed from {ckpt_path} at step {step}")
-    preview_contents = data.batch(4)
+    preview_contents = ContentCrops(data.images, cfg.crop, torch.Generator().manual_seed(cfg.seed + 1)).batch(4)
 
-    t0, first = time.time(), step
+    progress = Progress(cfg.steps, first=step, stream=stream)
     while step < cfg.steps:
         x = data.batch(cfg.batch)
         idx = torch.randint(len(names), (cfg.batch,), generator=gen)
-        s = styles[idx]
-        theta = losses.random_motion(cfg.batch, generator=gen)
-        moved, _ = losses.warp_affine(x, theta)
-        jitter = 1 + (torch.rand(cfg.batch, 1, 1, 1, generator=gen) - 0.5) * 0.06
-        moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
-
-        y = net.decode(net.encode(x, s), s)
-        y_moved = net.decode(net.encode(moved, s), s)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            fy = vgg(y)
-            with torch.no_grad():
-                fx = vgg(x)
-        lc = losses.content_loss(fy, fx)
-        ls = losses.style_loss(fy, targets, idx)
-        lt = losses.temporal_loss(y, y_moved, theta)
-        loss = lc + cfg.style_weight * ls + cfg.temporal_weight * lt
-        if cfg.tv_weight:
-            loss = loss + cfg.tv_weight * losses.tv_loss(y)
+        parts = step_losses(net, styles[idx], vgg, x, targets, idx, cfg, gen)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        parts["loss"].backward()
         opt.step()
         step += 1
-
-        rate = (time.time() - t0) / (step - first)
-        eta = rate * (cfg.steps - step)
-        log(f"step {step}/{cfg.steps} loss {loss.item():.3f} content {lc.item():.3f} style {ls.item():.3f} "
-            f"temporal {lt.item():.4f} | {rate:.2f} s/step, ETA {eta / 60:.1f} min")
+        progress.update(step, " ".join(f"{k} {v.item():.4f}" for k, v in parts.items()))
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_atomic(checkpoint(net, styles, names, cfg, optimizer=opt.state_dict(), step=step,
                                    generator=gen.get_state(), torch_rng=torch.get_rng_state()), ckpt_path)
@@ -135,9 +137,11 @@ def train(cfg: TrainConfig, log=print) -> Path:
             sheet = preview(net, styles.detach(), preview_contents)
             cv2.imwrite(str(out / "preview_latest.png"), sheet)
             cv2.imwrite(str(out / f"preview_{step:06d}.png"), sheet)
+    progress.close()
     return ckpt_path
 
 
+# The shipped bank: style name -> file in ../shared/data/styles (public-domain paintings).
 BANK_STYLES = {
     "starry_night": "starry_night_van_gogh.jpg",
     "great_wave": "great_wave_hokusai.jpg",
@@ -148,18 +152,3 @@ BANK_STYLES = {
     "shipwreck": "shipwreck_of_the_minotaur_turner.jpg",
     "water_lilies": "water_lilies_monet_crop.jpg",
 }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """python -m stylecam.train.loop DATA_DIR OUT_DIR [STEPS]: train the shipped bank's styles."""
-    args = sys.argv[1:] if argv is None else argv
-    data, out = Path(args[0]), args[1]
-    steps = int(args[2]) if len(args) > 2 else 3000
-    cfg = TrainConfig(styles={k: str(data / "styles" / v) for k, v in BANK_STYLES.items()},
-                      content_dirs=[str(data / "content")], out_dir=out, steps=steps)
-    train(cfg, log=lambda m: print(m, flush=True))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

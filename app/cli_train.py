@@ -1,0 +1,100 @@
+"""Training subcommands of `stylecam` (need the '.[train]' extra; imported only when used):
+`train` (the multi-style network), `train-style` (a new style from one painting), `eval`."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from stylecam.app.cli import UsageError
+
+DEFAULT_BANK_DATA = "../shared/data"
+
+
+def _need_torch() -> None:
+    if importlib.util.find_spec("torch") is None:
+        raise UsageError("training needs torch: pip install torch==2.13.0 -e '.[train]'")
+
+
+def _style_pairs(pairs: list[str]) -> dict[str, str]:
+    styles = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--style must be NAME=PAINTING, got {pair!r}")
+        if name in styles:
+            raise UsageError(f"--style name {name!r} given twice")
+        if not Path(path).is_file():
+            raise UsageError(f"painting not found: {path}")
+        styles[name] = path
+    return styles
+
+
+def cmd_train(args) -> int:
+    _need_torch()
+    from stylecam.train.loop import BANK_STYLES, TrainConfig, train
+    from stylecam.train.vgg import VGGWeightsMissing
+
+    if args.style:
+        styles = _style_pairs(args.style)
+    else:
+        data = Path(args.data)
+        styles = {name: str(data / "styles" / file) for name, file in BANK_STYLES.items()}
+        missing = [p for p in styles.values() if not Path(p).is_file()]
+        if missing:
+            raise UsageError(f"bank paintings not found under {data / 'styles'} (give --data or --style NAME=PATH)")
+    content = args.content or [str(Path(args.data) / "content")]
+    for folder in content:
+        if not Path(folder).is_dir():
+            raise UsageError(f"content folder not found: {folder}")
+    cfg = TrainConfig(styles=styles, content_dirs=content, out_dir=args.out, steps=args.steps, batch=args.batch,
+                      style_weight=args.style_weight, temporal_weight=args.temporal_weight, seed=args.seed)
+    try:
+        path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
+    except VGGWeightsMissing as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"checkpoint: {path} (export with: stylecam export --checkpoint {path} -o DIR)")
+    return 0
+
+
+def cmd_train_style(args) -> int:
+    _need_torch()
+    from stylecam.app.loading import load_bank
+    from stylecam.assets import paths
+    from stylecam.engines.styles import user_styles_dir
+    from stylecam.train.style_adapt import AdaptConfig, adapt_style
+    from stylecam.train.vgg import VGGWeightsMissing
+
+    if args.steps < 1:
+        raise UsageError("--steps must be >= 1")
+    cfg = AdaptConfig(steps=args.steps, batch=args.batch, crop=args.crop, content_dirs=args.content or [])
+    try:
+        out = adapt_style(Path(args.painting), args.name, paths.checkpoint(), paths.sample_clip(),
+                          user_styles_dir(), load_bank().names, cfg, stream=sys.stderr)
+    except VGGWeightsMissing as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"style {args.name!r} written to {out}; preview: {out.with_name(args.name + '_preview.png')}")
+    return 0
+
+
+def add_training_commands(sub) -> None:
+    s = sub.add_parser("train", help="train the multi-style network (needs '.[train]')")
+    s.add_argument("--data", default=DEFAULT_BANK_DATA, help="folder with styles/ and content/ (for the bank)")
+    s.add_argument("--style", action="append", help="NAME=PAINTING (repeat); default: the shipped bank's 8")
+    s.add_argument("--content", action="append", help="content image folder (repeat); default: DATA/content")
+    s.add_argument("--out", required=True, help="run folder: checkpoint.pt (resumed if present), previews")
+    s.add_argument("--steps", type=int, default=6000)
+    s.add_argument("--batch", type=int, default=4)
+    s.add_argument("--style-weight", type=float, default=2.0)
+    s.add_argument("--temporal-weight", type=float, default=10.0)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("train-style", help="a new style from your own painting (needs '.[train]')")
+    s.add_argument("painting", help="image file of the painting")
+    s.add_argument("--name", required=True, help="style name: a-z, 0-9, _")
+    s.add_argument("--steps", type=int, default=300)
+    s.add_argument("--batch", type=int, default=4)
+    s.add_argument("--crop", type=int, default=256)
+    s.add_argument("--content", action="append", help="extra content image folder (repeat)")
+    s.set_defaults(func=cmd_train_style)

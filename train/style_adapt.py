@@ -1,0 +1,122 @@
+"""`stylecam train-style`: a new style from one painting, learning only its norm parameters
+(one style vector) on the shipped, frozen network. Content comes from the bundled sample clip
+(plus any folders given), so it needs no dataset."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from stylecam.engines.checkpoint import load_bank, load_network
+from stylecam.engines.styles import StyleBank, StyleError
+from stylecam.train import losses
+from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, resize_short, to_tensor
+from stylecam.train.loop import preview
+from stylecam.train.progress import Progress
+from stylecam.train.vgg import load_vgg
+
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_]{0,39}")
+MIN_PAINTING_SIDE = 64
+
+
+@dataclass
+class AdaptConfig:
+    steps: int = 300
+    batch: int = 4
+    crop: int = 256
+    content_short_side: int = 384
+    style_long_side: int = 512
+    lr: float = 2e-2
+    style_weight: float = 2.0
+    seed: int = 0
+    threads: int = 2
+    preview_every: int = 25
+    content_dirs: list[str] = field(default_factory=list)
+
+
+def check_name(name: str, taken: tuple[str, ...]) -> None:
+    if not NAME_PATTERN.fullmatch(name):
+        raise StyleError(f"style name {name!r} must be 1-40 of a-z, 0-9 and _, starting with a letter or digit")
+    if name in taken:
+        raise StyleError(f"a style named {name!r} already exists; choose another --name")
+
+
+def read_painting(path: Path) -> np.ndarray:
+    """The painting as H x W x 3 uint8 RGB; StyleError if unreadable or too small."""
+    if not Path(path).is_file():
+        raise StyleError(f"painting not found: {path}")
+    try:
+        rgb = read_rgb(Path(path))
+    except ValueError as exc:
+        raise StyleError(f"cannot read painting {path}: not an image file") from exc
+    if min(rgb.shape[:2]) < MIN_PAINTING_SIDE:
+        raise StyleError(f"painting {path} is {rgb.shape[1]}x{rgb.shape[0]}; "
+                         f"it needs at least {MIN_PAINTING_SIDE} px on each side")
+    return rgb
+
+
+def clip_content(clip: Path, every: int = 4, short_side: int = 384) -> list[np.ndarray]:
+    """Every `every`-th frame of a video as RGB images scaled to `short_side`."""
+    cap = cv2.VideoCapture(str(clip))
+    frames, index = [], 0
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if index % every == 0:
+            frames.append(resize_short(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), short_side))
+        index += 1
+    cap.release()
+    return frames
+
+
+def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_dir: Path,
+                taken: tuple[str, ...], cfg: AdaptConfig, stream=None) -> Path:
+    """Learn the style vector for `painting`; write user_dir/NAME.npz (and NAME_preview.png as it
+    goes). Returns the style file. The shared network stays frozen."""
+    check_name(name, taken)
+    rgb = read_painting(painting)
+    torch.set_num_threads(cfg.threads)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    vgg = load_vgg()
+    net = load_network(checkpoint).requires_grad_(False)
+    shipped = load_bank(checkpoint)
+    style = torch.nn.Parameter(torch.from_numpy(shipped.vectors.mean(axis=0)).clone())
+    targets = losses.style_targets(vgg, [to_tensor(resize_long(rgb, cfg.style_long_side))])
+
+    images = clip_content(clip, short_side=cfg.content_short_side)
+    for folder in cfg.content_dirs:
+        images += [resize_short(read_rgb(p), cfg.content_short_side) for p in image_files([Path(folder)])]
+    data = ContentCrops(images, min(cfg.crop, *(min(i.shape[:2]) for i in images)), gen)
+    user_dir.mkdir(parents=True, exist_ok=True)
+    preview_path = user_dir / f"{name}_preview.png"
+    preview_batch = data.batch(3)
+
+    opt = torch.optim.Adam([style], lr=cfg.lr)
+    progress = Progress(cfg.steps, stream=stream, every=25)
+    idx = torch.zeros(cfg.batch, dtype=torch.long)
+    for step in range(1, cfg.steps + 1):
+        x = data.batch(cfg.batch)
+        s = style.expand(cfg.batch, -1)
+        y = net.decode(net.encode(x, s), s)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fy = vgg(y)
+            with torch.no_grad():
+                fx = vgg(x)
+        lc, ls = losses.content_loss(fy, fx), losses.style_loss(fy, targets, idx)
+        loss = lc + cfg.style_weight * ls
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        progress.update(step, f"loss {loss.item():.3f} content {lc.item():.3f} style {ls.item():.3f}")
+        if step % cfg.preview_every == 0 or step == cfg.steps:
+            cv2.imwrite(str(preview_path), preview(net, style.detach()[None], preview_batch))
+    progress.close()
+    out = user_dir / f"{name}.npz"
+    StyleBank((name,), style.detach().numpy()[None].astype(np.float32)).save(out)
+    return out
+
