@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from stylecam.app.cli import UsageError
 
 DEFAULT_BANK_DATA = "../shared/data"
@@ -98,3 +100,53 @@ def add_training_commands(sub) -> None:
     s.add_argument("--crop", type=int, default=256)
     s.add_argument("--content", action="append", help="extra content image folder (repeat)")
     s.set_defaults(func=cmd_train_style)
+    add_eval_command(sub)
+
+
+EVAL_PHOTOS = ("content/kodak/kodim04.png", "content/kodak/kodim15.png", "content/kodak/kodim23.png",
+               "content/frames_tears_of_steel/tears_of_steel_excerpt_640x360_f0100.jpg")
+
+
+def cmd_eval(args) -> int:
+    _need_torch()
+    from stylecam.app.loading import load_bank, load_engine
+    from stylecam.train.evaluate import EvalConfig, evaluate
+    from stylecam.train.loop import BANK_STYLES
+    from stylecam.train.vgg import VGGWeightsMissing
+
+    data = Path(args.data)
+    content = [Path(p) for p in args.content] if args.content else [data / p for p in EVAL_PHOTOS]
+    clips = [Path(p) for p in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
+    for path in [*content, *clips]:
+        if not path.is_file():
+            raise UsageError(f"evaluation input not found: {path}")
+    paintings = {n: data / "styles" / f for n, f in BANK_STYLES.items() if (data / "styles" / f).is_file()}
+    bank = load_bank()
+    cfg = EvalConfig(out_dir=Path(args.out), content=content, clips=clips, paintings=paintings,
+                     styles=args.style or [], temporal=args.temporal, clip_frames=args.clip_frames,
+                     static_frames=args.static_frames)
+    try:
+        report = evaluate(cfg, load_engine("ort-cpu").engine, bank, log=lambda m: print(m, file=sys.stderr))
+    except VGGWeightsMissing as exc:
+        raise UsageError(str(exc)) from exc
+    for name in report["styles"]:
+        ratios = [v["ratio"] for v in report["warping_error"].get(name, {}).values()]
+        drift = report["sharpness"][name]["late_ratio"]
+        losses = report["losses"][name]
+        print(f"{name:<18} content {losses['content']:.3f} style {losses.get('style', float('nan')):.3f} "
+              f"E_warp temporal/per-frame {np.mean(ratios) if ratios else float('nan'):.3f} sharpness late ratio {drift:.3f}")
+    print(f"sheet: {Path(args.out) / 'sheet.png'}; report: {Path(args.out) / 'report.json'}")
+    return 0
+
+
+def add_eval_command(sub) -> None:
+    s = sub.add_parser("eval", help="contact sheet, losses and stability figures (needs '.[train]')")
+    s.add_argument("--data", default=DEFAULT_BANK_DATA, help="folder with content/, styles/, video/clips/")
+    s.add_argument("--content", action="append", help="photo for the sheet and losses (repeat)")
+    s.add_argument("--clip", action="append", help="moving clip for the warping error (repeat)")
+    s.add_argument("--style", action="append", help="style to evaluate (repeat; default all)")
+    s.add_argument("--temporal", type=float, default=0.8)
+    s.add_argument("--clip-frames", type=int, default=120)
+    s.add_argument("--static-frames", type=int, default=300)
+    s.add_argument("--out", required=True, help="folder for sheet.png and report.json")
+    s.set_defaults(func=cmd_eval)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from stylecam.assets import paths
 from stylecam.engines.backends import Choice, create_engine
@@ -18,3 +19,12 @@ def load_bank() -> StyleBank:
     unusable user files are skipped with a warning on stderr."""
     return merged(StyleBank.load(paths.style_bank()), user_styles_dir(),
                   warn=lambda m: print(f"stylecam: warning: {m}", file=sys.stderr))
+
+
+def style_thumbnail(name: str) -> Path | None:
+    """The picture of a style's painting (shipped, or the user's from `train-style`), if any."""
+    shipped = paths.style_thumbnail(name)
+    if shipped is not None:
+        return shipped
+    user = user_styles_dir() / f"{name}.jpg"
+    return user if user.is_file() else None

@@ -28,3 +28,9 @@ def style_bank() -> Path:
 
 def sample_clip() -> Path:
     return asset(SAMPLE_CLIP)
+
+
+def style_thumbnail(name: str) -> Path | None:
+    """A small picture of a shipped style's painting (BGR JPEG), or None if there is none."""
+    path = asset(f"thumbs/{name}.jpg")
+    return path if path.is_file() else None

@@ -20,12 +20,15 @@ import numpy as np
 class TemporalSettings:
     """strength: a in [0, 1], 0 = per-frame stylisation. flow_downscale: DIS runs at the
     processing size divided by this. tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
-    scene_cut: mean absolute grey difference (0-1) above which the state is reset."""
+    scene_cut: mean absolute grey difference (0-1) above which the state is reset.
+    still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
+    still camera reuses its features without resampling (which would blur them over time)."""
 
     strength: float = 0.8
     flow_downscale: int = 4
     tolerance: float = 0.08
     scene_cut: float = 0.15
+    still: float = 0.0
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:
@@ -85,6 +88,9 @@ class FlowTracker:
             return identity_inputs(core_hw)
 
         flow = self.dis.calc(grey, prev, None)  # current -> previous, in small-frame pixels
+        if s.still > 0:
+            still = (flow[..., 0] ** 2 + flow[..., 1] ** 2) < (s.still / s.flow_downscale) ** 2
+            flow[still] = 0.0
         xs, ys = self._centres(*grey.shape)
         map_x, map_y = xs + flow[..., 0], ys + flow[..., 1]
         warped = cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -85,6 +85,20 @@ def test_style_bank(bank, tmp_path):
     assert again.names == bank.names and np.array_equal(again.vectors, bank.vectors)
 
 
+def test_shipped_bank_every_style_runs(bank, ort_engine, frames_small):
+    from stylecam.app.loading import style_thumbnail
+
+    assert len(bank.names) >= 8
+    assert paths.model_onnx().stat().st_size + paths.style_bank().stat().st_size <= 10 * 2**20
+    images = []
+    for name in bank.names:
+        images.append(VideoStylizer(ort_engine, bank.vector(name), TemporalSettings(0.0)).step(frames_small[0]).image)
+        assert style_thumbnail(name) is not None, name
+    for a in range(len(images)):  # every style looks different from every other
+        for b in range(a + 1, len(images)):
+            assert np.abs(images[a].astype(int) - images[b]).mean() > 2, (bank.names[a], bank.names[b])
+
+
 def test_sample_clip_is_real_footage():
     clip = VideoFileSource(paths.sample_clip())
     frames = list(clip.frames())

@@ -124,6 +124,9 @@ def test_train_style_end_to_end(image_dir, tmp_path, monkeypatch, ort_engine, ca
     assert "style 'my_jet' written to" in out
     style_file = tmp_path / "stylecam" / "styles" / "my_jet.npz"
     assert (tmp_path / "stylecam" / "styles" / "my_jet_preview.png").is_file()
+    from stylecam.app.loading import style_thumbnail
+
+    assert style_thumbnail("my_jet") == tmp_path / "stylecam" / "styles" / "my_jet.jpg"
     bank = StyleBank.load(style_file)
     assert bank.names == ("my_jet",)
     from stylecam.app.loading import load_bank
@@ -159,3 +162,26 @@ def test_duplicate_name_is_refused_before_any_work(tmp_path):
     with pytest.raises(StyleError, match="already exists"):
         adapt_style(tmp_path / "never_read.jpg", "dup", paths.checkpoint(), paths.sample_clip(), tmp_path,
                     ("dup",), AdaptConfig())
+
+
+@needs_vgg
+def test_eval_writes_sheet_losses_and_stability(image_dir, tmp_path, bank, ort_engine):
+    import json
+
+    from stylecam.train.evaluate import EvalConfig, evaluate
+    from tests.conftest import write_clip
+
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, clip_frames(16, (320, 180), start=SHOT_START))
+    photos = sorted(image_dir[0].glob("*.png"))[:2]
+    names = list(bank.names[:2])
+    cfg = EvalConfig(out_dir=tmp_path / "eval", content=photos, clips=[clip], paintings={names[0]: image_dir[1]},
+                     styles=names, clip_frames=16, static_frames=24, sheet_size=(160, 96))
+    report = evaluate(cfg, ort_engine, bank, log=lambda m: None)
+    sheet = cv2.imread(str(tmp_path / "eval" / "sheet.png"))
+    assert sheet.shape == (2 * 96 + 28, 3 * 160, 3)
+    assert json.loads((tmp_path / "eval" / "report.json").read_text()) == report
+    assert set(report["losses"][names[0]]) == {"content", "style"} and "style" not in report["losses"][names[1]]
+    we = report["warping_error"][names[0]]["clip.mp4"]
+    assert we["pairs"] == 15 and 0 < we["temporal"] and we["ratio"] == we["temporal"] / we["per_frame"]
+    assert report["sharpness"][names[1]]["per_frame_late"] > 0

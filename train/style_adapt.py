@@ -76,8 +76,8 @@ def clip_content(clip: Path, every: int = 4, short_side: int = 384) -> list[np.n
 
 def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_dir: Path,
                 taken: tuple[str, ...], cfg: AdaptConfig, stream=None) -> Path:
-    """Learn the style vector for `painting`; write user_dir/NAME.npz (and NAME_preview.png as it
-    goes). Returns the style file. The shared network stays frozen."""
+    """Learn the style vector for `painting`; write user_dir/NAME.npz, a thumbnail NAME.jpg, and
+    NAME_preview.png as it goes. Returns the style file. The shared network stays frozen."""
     check_name(name, taken)
     rgb = read_painting(painting)
     torch.set_num_threads(cfg.threads)
@@ -116,6 +116,8 @@ def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_di
         if step % cfg.preview_every == 0 or step == cfg.steps:
             cv2.imwrite(str(preview_path), preview(net, style.detach()[None], preview_batch))
     progress.close()
+    thumb = resize_long(rgb, 160)
+    cv2.imwrite(str(user_dir / f"{name}.jpg"), cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
     out = user_dir / f"{name}.npz"
     StyleBank((name,), style.detach().numpy()[None].astype(np.float32)).save(out)
     return out
