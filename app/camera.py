@@ -1,0 +1,230 @@
+"""Live frame sources for the window: a camera (newest frame wins), or a file or pattern played
+in a loop at its own frame rate.
+
+Each source has open() / read() / close(). read() returns an H x W x 3 uint8 BGR frame, or None
+when a camera is lost (the capture stage then reconnects). Cameras are opened with a one-frame
+driver buffer and MJPG where the driver offers it; the granted size and rate are read back.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from stylecam.app.sources import SourceError, SyntheticSource, VideoFileSource
+from stylecam.assets import paths
+
+
+class CameraUnavailable(RuntimeError):
+    """A camera that does not open or gives no frame; the message names it."""
+
+
+class CaptureDevice(Protocol):
+    """The part of cv2.VideoCapture a camera source uses (a fake one stands in for tests)."""
+
+    def isOpened(self) -> bool: ...
+    def set(self, prop: int, value: float) -> bool: ...
+    def get(self, prop: int) -> float: ...
+    def read(self) -> tuple[bool, np.ndarray | None]: ...
+    def release(self) -> None: ...
+
+
+Opener = Callable[[int | str], CaptureDevice]
+
+
+def open_v4l2(device: int | str) -> CaptureDevice:
+    """cv2.VideoCapture through V4L2 on Linux, the default backend elsewhere."""
+    api = cv2.CAP_V4L2 if os.name == "posix" and os.uname().sysname == "Linux" else cv2.CAP_ANY
+    return cv2.VideoCapture(device, api)
+
+
+@dataclass(frozen=True)
+class CameraRequest:
+    """What is asked of a camera: size in pixels and frames per second."""
+
+    width: int = 640
+    height: int = 480
+    fps: float = 30.0
+
+
+@dataclass(frozen=True)
+class Granted:
+    """What a source actually delivers: size in pixels, frames/s, pixel format (fourcc)."""
+
+    width: int
+    height: int
+    fps: float
+    fourcc: str
+
+    def describe(self) -> str:
+        return f"{self.width}x{self.height} @ {self.fps:.0f} fps {self.fourcc}".rstrip()
+
+
+def camera_device(spec: str) -> int | str | None:
+    """'0' -> 0, '/dev/video2' -> '/dev/video2'; anything else -> None (not a camera)."""
+    if spec.isdigit():
+        return int(spec)
+    if re.fullmatch(r"/dev/video\d+", spec):
+        return spec
+    return None
+
+
+def list_cameras() -> list[str]:
+    """Camera device nodes present (/dev/videoN on Linux), without opening them."""
+    return sorted(glob.glob("/dev/video[0-9]*"), key=lambda p: int(re.sub(r"\D", "", p) or 0))
+
+
+def _fourcc_text(value: float) -> str:
+    code = int(value)
+    text = "".join(chr((code >> 8 * i) & 0xFF) for i in range(4))
+    return text if text.isprintable() and text.strip() else ""
+
+
+class CameraSource:
+    """A camera by index or device path. The driver keeps at most one frame, so a read returns the
+    newest; the capture stage hands only the newest onward too."""
+
+    reconnects = True
+
+    def __init__(self, device: int | str, request: CameraRequest = CameraRequest(), opener: Opener = open_v4l2):
+        self.device = device
+        self.request = request
+        self.opener = opener
+        self.name = f"camera {device}"
+        self.granted: Granted | None = None
+        self._cap: CaptureDevice | None = None
+
+    def open(self) -> Granted:
+        """Open and configure the camera and read one frame; raises CameraUnavailable."""
+        self.close()
+        cap = self.opener(self.device)
+        if not cap.isOpened():
+            cap.release()
+            raise CameraUnavailable(f"{self.name} did not open")
+        r = self.request
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))  # ignored where not offered
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, r.width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, r.height)
+        cap.set(cv2.CAP_PROP_FPS, r.fps)
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise CameraUnavailable(f"{self.name} opened but gave no frame")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.granted = Granted(first.shape[1], first.shape[0], fps if 0 < fps < 1000 else r.fps,
+                               _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC)))
+        self._cap = cap
+        return self.granted
+
+    @property
+    def is_open(self) -> bool:
+        return self._cap is not None
+
+    def read(self) -> np.ndarray | None:
+        """The newest frame, or None if the camera is lost."""
+        if self._cap is None:
+            return None
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        return np.ascontiguousarray(image)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class LoopingSource:
+    """A video file or the synthetic pattern, played endlessly at its own frame rate: read()
+    sleeps until the next frame is due, so it behaves like a camera."""
+
+    reconnects = False
+
+    def __init__(self, source: VideoFileSource | SyntheticSource, name: str):
+        self.source = source
+        self.name = name
+        info = source.info
+        self.granted = Granted(info.width, info.height, info.fps, "file" if info.frame_count else "synthetic")
+        self.period = 1.0 / info.fps
+        self._frames = None
+        self._due = 0.0
+
+    def open(self) -> Granted:
+        self._frames = self._loop()
+        self._due = time.perf_counter()
+        return self.granted
+
+    def _loop(self):
+        while True:
+            got = False
+            for frame in self.source.frames():
+                got = True
+                yield frame.image
+            if not got:
+                return
+
+    @property
+    def is_open(self) -> bool:
+        return self._frames is not None
+
+    def read(self) -> np.ndarray | None:
+        if self._frames is None:
+            return None
+        delay = self._due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        now = time.perf_counter()
+        self._due = max(self._due + self.period, now - self.period)  # no burst after a stall
+        return next(self._frames, None)
+
+    def close(self) -> None:
+        if self._frames is not None:
+            self._frames.close()
+            self._frames = None
+
+
+LiveSource = CameraSource | LoopingSource
+
+
+def sample_source() -> LoopingSource:
+    return LoopingSource(VideoFileSource(paths.sample_clip()), "sample clip")
+
+
+@dataclass
+class Resolved:
+    """The source to play and, where it is not what was asked, a line saying why."""
+
+    source: LiveSource
+    notice: str | None = None
+
+
+def resolve_source(spec: str, request: CameraRequest = CameraRequest(), opener: Opener = open_v4l2) -> Resolved:
+    """'auto' (camera 0, else the sample clip), 'sample', 'synthetic', a camera index or
+    /dev/videoN (the sample clip if it does not open, saying so), or a video file (looped).
+    A missing or undecodable file raises SourceError."""
+    device = camera_device(spec) if spec != "auto" else 0
+    if device is not None:
+        camera = CameraSource(device, request, opener)
+        try:
+            camera.open()
+        except CameraUnavailable as exc:
+            return Resolved(sample_source(), f"no camera: {exc}; playing the bundled sample clip")
+        return Resolved(camera)
+    if spec == "sample":
+        return Resolved(sample_source())
+    if spec == "synthetic":
+        return Resolved(LoopingSource(SyntheticSource(request.width, request.height, request.fps), "synthetic"))
+    path = Path(spec)
+    if not path.is_file():
+        raise SourceError(f"--source: not a camera, 'sample', 'synthetic' or an existing video file: {spec}")
+    return Resolved(LoopingSource(VideoFileSource(path), path.name))

@@ -1,0 +1,301 @@
+"""The live pipeline: capture thread -> newest-wins slot -> inference thread -> newest-wins slot
+-> whoever displays (the GUI thread). Qt-free: the window passes callbacks that emit signals.
+
+Every frame carries its capture time (time.perf_counter() seconds) to the display, where
+capture -> display latency is measured. A stage's exception goes to `on_error(stage, message)`
+and ends that stage; nothing dies silently.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from stylecam.app.camera import LiveSource
+from stylecam.app.metrics import PipelineMetrics
+from stylecam.app.slots import LatestSlot
+from stylecam.app.sources import Frame
+from stylecam.engines.backends import Engine
+from stylecam.engines.stylizer import StageTimes, VideoStylizer
+from stylecam.engines.temporal import TemporalSettings
+
+RECONNECT_EVERY_S = 1.0
+CROSSFADE_S = 0.3
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What the user steers. style_strength in [0, 1] blends the stylised frame with the original
+    (1 = fully stylised); temporal in [0, 1] is the temporal strength; size is the output
+    (width, height) or None for the source's own size."""
+
+    style_index: int = 0
+    style_strength: float = 1.0
+    temporal: float = 0.8
+    size: tuple[int, int] | None = None
+
+
+@dataclass
+class Result:
+    """One processed frame. image: the stylised frame blended by style strength; original: the
+    input at the same size; both H x W x 3 uint8 BGR."""
+
+    image: np.ndarray
+    original: np.ndarray
+    index: int  # capture sequence number
+    t_capture: float  # perf_counter seconds
+    t_ready: float
+    times: StageTimes  # ms per stylizer stage
+    style_index: int  # the style faded to (or being faded to)
+
+
+class ControlBox:
+    """Controls shared between the GUI (writes) and the inference thread (reads on change)."""
+
+    def __init__(self, controls: Controls):
+        self._lock = threading.Lock()
+        self._controls = controls
+        self.version = 0
+
+    def update(self, **changes) -> None:
+        with self._lock:
+            self._controls = replace(self._controls, **changes)
+            self.version += 1
+
+    def get(self) -> tuple[Controls, int]:
+        with self._lock:
+            return self._controls, self.version
+
+
+class StyleFader:
+    """A switch between style vectors as a linear interpolation over `duration` seconds."""
+
+    def __init__(self, vectors: np.ndarray, index: int, duration: float = CROSSFADE_S):
+        self.vectors = vectors
+        self.duration = duration
+        self.target = index
+        self._from = vectors[index]
+        self._start = -1e9
+
+    def switch(self, index: int, now: float) -> None:
+        """Fade from wherever the fade is now to style `index`."""
+        self._from = self.vector(now)
+        self.target = index
+        self._start = now
+
+    def replace_vectors(self, vectors: np.ndarray) -> None:
+        """A new bank whose first rows are the old bank (styles appended at run time)."""
+        self.vectors = vectors
+
+    def vector(self, now: float) -> np.ndarray:
+        """The style vector (S,) float32 at time `now`."""
+        t = (now - self._start) / self.duration if self.duration > 0 else 1.0
+        if t >= 1.0:
+            return self.vectors[self.target]
+        t = max(t, 0.0)
+        return ((1.0 - t) * self._from + t * self.vectors[self.target]).astype(np.float32)
+
+    def fading(self, now: float) -> bool:
+        return now - self._start < self.duration
+
+
+class Stage:
+    """A worker thread with start()/stop(): stop sets an Event and joins."""
+
+    name = "stage"
+
+    def __init__(self, on_error: Callable[[str, str], None]):
+        self.on_error = on_error
+        self.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stopping.clear()
+        self._thread = threading.Thread(target=self._guarded, name=f"stylecam-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _guarded(self) -> None:
+        try:
+            self.loop()
+        except Exception as exc:  # reported to the window, then the stage ends
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            self.on_error(self.name, f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
+
+    def loop(self) -> None:
+        raise NotImplementedError
+
+
+class CaptureStage(Stage):
+    """Reads the source as fast as it delivers and keeps only the newest frame. A lost camera is
+    reported through on_status('reconnecting', ...) and reopened every second until it returns."""
+
+    name = "capture"
+
+    def __init__(self, source: LiveSource, out: LatestSlot[Frame], metrics: PipelineMetrics,
+                 on_status: Callable[[str, str], None], on_error: Callable[[str, str], None]):
+        super().__init__(on_error)
+        self.source = source
+        self.out = out
+        self.metrics = metrics
+        self.on_status = on_status
+        self.index = 0
+
+    def _connect(self) -> bool:
+        from stylecam.app.camera import CameraUnavailable
+
+        try:
+            granted = self.source.open()
+        except CameraUnavailable as exc:
+            self.on_status("reconnecting", f"{self.source.name}: {exc}")
+            return False
+        self.on_status("live", f"{self.source.name}: {granted.describe()}")
+        return True
+
+    def loop(self) -> None:
+        self.metrics.capture_thread_id = threading.get_native_id()
+        if self.source.is_open:
+            self.on_status("live", f"{self.source.name}: {self.source.granted.describe()}")
+        try:
+            while not self.stopping.is_set():
+                if not self.source.is_open and not self._connect():
+                    self.stopping.wait(RECONNECT_EVERY_S)
+                    continue
+                image = self.source.read()
+                now = time.perf_counter()
+                if image is None:
+                    if not self.source.reconnects:
+                        raise RuntimeError(f"{self.source.name} gave no frame")
+                    self.source.close()
+                    self.on_status("reconnecting", f"{self.source.name} lost; reconnecting")
+                    continue
+                self.out.put(Frame(image, self.index, now))
+                self.index += 1
+                self.metrics.capture.tick(now)
+        finally:
+            self.source.close()
+
+
+class InferenceStage(Stage):
+    """Stylises the newest captured frame; applies control changes between frames."""
+
+    name = "inference"
+
+    def __init__(self, engine: Engine, vectors: np.ndarray, controls: ControlBox, inp: LatestSlot[Frame],
+                 out: LatestSlot[Result], metrics: PipelineMetrics, on_result: Callable[[], None],
+                 on_error: Callable[[str, str], None]):
+        super().__init__(on_error)
+        first, self._version = controls.get()
+        self.controls_box = controls
+        self.controls = first
+        self.fader = StyleFader(vectors, first.style_index)
+        self.stylizer = VideoStylizer(engine, self.fader.vector(0.0), TemporalSettings(strength=first.temporal))
+        self.inp, self.out = inp, out
+        self.metrics = metrics
+        self.on_result = on_result
+        self._pending_vectors: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def set_vectors(self, vectors: np.ndarray) -> None:
+        """A new style bank (K x S float32), applied before the next frame."""
+        with self._lock:
+            self._pending_vectors = vectors
+
+    def _apply_controls(self, now: float) -> None:
+        with self._lock:
+            if self._pending_vectors is not None:
+                self.fader.replace_vectors(self._pending_vectors)
+                self._pending_vectors = None
+        controls, version = self.controls_box.get()
+        if version == self._version:
+            return
+        self._version = version
+        old, self.controls = self.controls, controls
+        if controls.style_index != old.style_index and 0 <= controls.style_index < len(self.fader.vectors):
+            self.fader.switch(controls.style_index, now)
+        if controls.temporal != old.temporal:
+            self.stylizer.set_temporal(TemporalSettings(strength=controls.temporal))
+        if controls.size != old.size:
+            self.stylizer.reset()
+
+    def process(self, frame: Frame) -> Result:
+        now = time.perf_counter()
+        self._apply_controls(now)
+        c = self.controls
+        image = frame.image
+        if c.size is not None and (image.shape[1], image.shape[0]) != c.size:
+            shrink = c.size[0] * c.size[1] < image.shape[0] * image.shape[1]
+            image = cv2.resize(image, c.size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        self.stylizer.set_style(self.fader.vector(now), reset=False)
+        stylized = self.stylizer.step(image)
+        out = stylized.image
+        if c.style_strength < 1.0:
+            out = cv2.addWeighted(out, c.style_strength, image, 1.0 - c.style_strength, 0.0)
+        return Result(out, image, frame.index, frame.t_capture, time.perf_counter(), stylized.times,
+                      self.fader.target)
+
+    def loop(self) -> None:
+        self.metrics.inference_thread_id = threading.get_native_id()
+        while not self.stopping.is_set():
+            frame = self.inp.take(timeout=0.1)
+            if frame is None:
+                continue
+            result = self.process(frame)
+            self.out.put(result)
+            self.metrics.record_result(result)
+            self.on_result()
+
+
+class Pipeline:
+    """Owns the two stages and the slots between them. The GUI takes results with `take()`
+    after `on_result()` nudges it, and calls `metrics.record_display(...)` when it shows one."""
+
+    def __init__(self, source: LiveSource, engine: Engine, vectors: np.ndarray, controls: Controls,
+                 on_result: Callable[[], None], on_status: Callable[[str, str], None],
+                 on_error: Callable[[str, str], None], metrics: PipelineMetrics | None = None):
+        self.metrics = metrics or PipelineMetrics()
+        self.controls = ControlBox(controls)
+        self.frames: LatestSlot[Frame] = LatestSlot()
+        self.results: LatestSlot[Result] = LatestSlot()
+        self.metrics.slots = (self.frames, self.results)
+        self._on_status, self._on_error = on_status, on_error
+        self.capture = CaptureStage(source, self.frames, self.metrics, on_status, on_error)
+        self.inference = InferenceStage(engine, vectors, self.controls, self.frames, self.results, self.metrics,
+                                        on_result, on_error)
+
+    @property
+    def source(self) -> LiveSource:
+        return self.capture.source
+
+    def start(self) -> None:
+        self.inference.start()
+        self.capture.start()
+
+    def stop(self) -> None:
+        self.capture.stop()
+        self.inference.stop()
+
+    def set_source(self, source: LiveSource) -> None:
+        """Swap the source: the old capture thread is stopped and joined, the new one started."""
+        self.capture.stop()
+        self.frames.clear()
+        self.capture = CaptureStage(source, self.frames, self.metrics, self._on_status, self._on_error)
+        self.capture.start()
+
+    def take(self) -> Result | None:
+        """The newest result not yet taken, without waiting."""
+        return self.results.take()
