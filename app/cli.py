@@ -115,16 +115,38 @@ def cmd_export(args) -> int:
 
 
 def cmd_window(args) -> int:
-    print("stylecam: the live window is not built yet; use `stylecam stylize [IN] -o OUT` "
-          "(defaults to the bundled sample clip) or `stylecam bench`", file=sys.stderr)
-    return 1
+    """The live window (the default command); scripted with --duration / --metrics-json."""
+    from stylecam.app.live import LiveOptions, run
+
+    options = LiveOptions(source=args.win_source, style=args.win_style, size=args.win_size, engine=args.win_engine,
+                          record=Path(args.record) if args.record else None, duration=args.duration,
+                          metrics_json=Path(args.metrics_json) if args.metrics_json else None,
+                          kiosk=args.kiosk, cycle=args.cycle, output_window=args.output_window,
+                          virtual_camera=args.virtual_camera)
+    code, _ = run(options)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
     from stylecam.engines.backends import ENGINE_NAMES  # numpy + cv2 only
 
-    p = argparse.ArgumentParser(prog="stylecam", description="Real-time style transfer for video.")
+    p = argparse.ArgumentParser(prog="stylecam", description="Real-time style transfer for video. Without a "
+                                "subcommand: the live window (keys: 1-9/arrows style, Space original, S side by "
+                                "side, F fullscreen, R record, P snapshot, O output window, V virtual camera).")
     p.set_defaults(func=cmd_window)
+    w = p.add_argument_group("live window")
+    w.add_argument("--source", dest="win_source", help="'auto' (camera 0, else the sample clip), a camera index or "
+                   "/dev/videoN, 'sample', 'synthetic' or a video file (looped); default: the last used")
+    w.add_argument("--style", dest="win_style", help="style name or 0-based index; default: the last used")
+    w.add_argument("--size", dest="win_size", help="output WxH or 'source'; default: the last used")
+    w.add_argument("--engine", dest="win_engine", default="auto", choices=ENGINE_NAMES)
+    w.add_argument("--record", help="record the stylised stream to this file (.mp4/.mov need PyAV; .mkv, .avi)")
+    w.add_argument("--duration", type=float, help="quit after this many seconds")
+    w.add_argument("--metrics-json", help="write the run's measured figures here as JSON when it ends")
+    w.add_argument("--kiosk", action="store_true", help="booth mode: fullscreen, no controls, Esc twice to leave")
+    w.add_argument("--cycle", type=float, help="with --kiosk: seconds per style (default 8)")
+    w.add_argument("--output-window", action="store_true", help="also open the clean output window (video only)")
+    w.add_argument("--virtual-camera", action="store_true", help="send the stylised stream to a virtual camera")
     sub = p.add_subparsers(dest="command")
 
     s = sub.add_parser("styles", help="list the style bank")

@@ -1,0 +1,341 @@
+"""The live session: wires the pipeline, the sinks and the windows together on the GUI thread.
+
+The pipeline's threads reach the GUI only through Qt signals (queued to this thread): a nudge that
+a result is ready, status changes of the source, and stage errors.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QApplication
+
+from stylecam.app.camera import CameraRequest, LiveSource, list_cameras, resolve_source
+from stylecam.app.metrics import PipelineMetrics
+from stylecam.app.pipeline import Controls, Pipeline, Result
+from stylecam.app.recorder import have_pyav, open_writer
+from stylecam.app.settings import Settings
+from stylecam.app.sinks import SinkThread
+from stylecam.app.sources import SourceError
+from stylecam.app.video_out import OutputError
+from stylecam.app.video_view import ViewMode, compose
+from stylecam.app.virtualcam import VirtualCamera, VirtualCameraUnavailable
+from stylecam.app.window import MainWindow, OutputWindow
+from stylecam.engines.backends import Choice
+from stylecam.engines.styles import StyleBank
+
+METRICS_EVERY_MS = 500
+BANK_CHECK_EVERY_MS = 3000
+
+
+class PipelineSignals(QObject):
+    result_ready = pyqtSignal()
+    status = pyqtSignal(str, str)  # kind ('live' | 'reconnecting'), text
+    error = pyqtSignal(str, str)  # stage or sink name, message
+
+
+@dataclass
+class SessionSetup:
+    """Everything a session starts from (validated before any window opens)."""
+
+    choice: Choice
+    bank: StyleBank
+    source: LiveSource
+    source_spec: str
+    notice: str | None  # e.g. "no camera: ...; playing the bundled sample clip"
+    settings: Settings
+    size: tuple[int, int] | None
+    kiosk: bool = False
+    cycle_s: float | None = None
+    record: Path | None = None
+    output_window: bool = False
+    virtual_camera: bool = False
+    keep_all_latencies: bool = False
+    request: CameraRequest = CameraRequest()
+
+
+class LiveSession(QObject):
+    """Owns the pipeline, the windows and the sinks. `errors` collects every reported failure."""
+
+    def __init__(self, setup: SessionSetup, thumbnails, bank_loader=None, bank_signature=None):
+        super().__init__()
+        self.setup = setup
+        self.settings = setup.settings
+        self.bank = setup.bank
+        self.thumbnails = thumbnails
+        self.bank_loader, self.bank_signature = bank_loader, bank_signature
+        self._bank_sig = bank_signature() if bank_signature else None
+        self.mode = ViewMode.STYLIZED
+        self.errors: list[str] = []
+        self.recorder: SinkThread | None = None
+        self.recording_path: Path | None = None
+        self.recordings: list[dict] = []
+        self.virtualcam: SinkThread | None = None
+        self.output_window: OutputWindow | None = None
+        self.source_spec = setup.source_spec
+        self.closed = False
+        self.on_shutdown = None  # called before the threads stop (a scripted run's last sample)
+        self._nudged = False
+        style = self.bank.names.index(self.settings.style) if self.settings.style in self.bank.names else 0
+        self.style_index = style
+
+        self.signals = PipelineSignals()
+        self.signals.result_ready.connect(self._show_result, Qt.ConnectionType.QueuedConnection)
+        self.signals.status.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
+        self.signals.error.connect(self._on_error, Qt.ConnectionType.QueuedConnection)
+        self.metrics = PipelineMetrics(keep_all=setup.keep_all_latencies)
+        controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size)
+        self.pipeline = Pipeline(setup.source, setup.choice.engine, self.bank.vectors, controls,
+                                 on_result=self._nudge, on_status=self.signals.status.emit,
+                                 on_error=self.signals.error.emit, metrics=self.metrics)
+
+        self.window = MainWindow(self, setup.kiosk, list_cameras())
+        self.window.strip.set_styles(self.bank.names, thumbnails.for_bank(self.bank))
+        self.window.strip.show_current(style)
+        self.window.controls.set_values(self.settings.style_strength, self.settings.temporal,
+                                        setup.source_spec, self.settings.size)
+        self._describe_source(setup.source, setup.notice)
+        self.last_shown: Result | None = None
+
+        self.metrics_timer = QTimer(self)
+        self.metrics_timer.timeout.connect(self.refresh_metrics)
+        self.bank_timer = QTimer(self)
+        self.bank_timer.timeout.connect(self.check_bank)
+        self.cycle_timer = QTimer(self)
+        self.cycle_timer.timeout.connect(lambda: self.step_style(+1))
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self.setup.kiosk:
+            self.window.show()
+        self.pipeline.start()
+        self.metrics_timer.start(METRICS_EVERY_MS)
+        if self.bank_loader is not None:
+            self.bank_timer.start(BANK_CHECK_EVERY_MS)
+        if self.setup.cycle_s:
+            self.cycle_timer.start(int(self.setup.cycle_s * 1000))
+        if self.setup.record:
+            self.start_recording(self.setup.record)
+        if self.setup.output_window:
+            self.toggle_output_window()
+        if self.setup.virtual_camera:
+            self.toggle_virtual_camera()
+
+    def finish(self) -> None:
+        """Leave (also from kiosk mode): close the windows and stop everything."""
+        self.window.allow_close = True
+        self.window.close()
+
+    def shutdown(self) -> None:
+        """Stop the threads, close the sinks (the recording is finalised), once."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        for timer in (self.metrics_timer, self.bank_timer, self.cycle_timer):
+            timer.stop()
+        self.pipeline.stop()
+        self.stop_recording()
+        if self.virtualcam is not None:
+            self.virtualcam.close()
+            self.virtualcam = None
+        if self.output_window is not None:
+            self.output_window.close()
+        self.settings = replace(self.settings, style=self.bank.names[self.style_index])
+        QApplication.instance().quit()
+
+    # --- frames ----------------------------------------------------------------------------
+    def _nudge(self) -> None:
+        """Inference thread: a result is waiting. One queued signal at a time."""
+        if not self._nudged:
+            self._nudged = True
+            self.signals.result_ready.emit()
+
+    def _show_result(self) -> None:
+        self._nudged = False
+        result = self.pipeline.take()
+        if result is None or self.closed:
+            return
+        image = compose(result.image, result.original, self.mode)
+        self.window.view.set_frame(image, result)
+        if self.output_window is not None:
+            self.output_window.view.set_frame(image)
+        self.metrics.display_skipped = self.window.view.skipped
+
+    def on_painted(self, result: Result) -> None:
+        """The main view painted this result: it was shown; sinks get the stylised frame."""
+        now = time.perf_counter()
+        self.metrics.record_display(result.t_capture, now)
+        self.last_shown = result
+        if self.recorder is not None:
+            self.recorder.submit(result.image, now)
+        if self.virtualcam is not None:
+            self.virtualcam.submit(result.image, now)
+
+    # --- controls --------------------------------------------------------------------------
+    def select_style(self, index: int) -> None:
+        if not 0 <= index < len(self.bank.names):
+            return
+        self.style_index = index
+        self.pipeline.controls.update(style_index=index)
+        self.window.strip.show_current(index)
+        self.window.show_status(f"style {index + 1}: {self.bank.names[index]}", 2000)
+
+    def step_style(self, delta: int) -> None:
+        self.select_style((self.style_index + delta) % len(self.bank.names))
+
+    def set_control(self, **changes) -> None:
+        """style_strength / temporal in [0, 1] (already rate-limited by the sliders)."""
+        self.pipeline.controls.update(**changes)
+        self.settings = replace(self.settings, **changes)
+
+    def set_size(self, name: str) -> None:
+        from stylecam.app.cli import parse_size
+
+        size = None if name == "source" else parse_size(name)
+        self.pipeline.controls.update(size=size)
+        self.settings = replace(self.settings, size=name)
+
+    def set_source(self, spec: str) -> None:
+        try:
+            resolved = resolve_source(spec, self.setup.request)
+        except SourceError as exc:
+            self.window.show_status(str(exc))
+            return
+        self.source_spec = spec
+        self.pipeline.set_source(resolved.source)
+        self.settings = replace(self.settings, source=spec)
+        self._describe_source(resolved.source, resolved.notice)
+
+    def toggle_original(self) -> None:
+        self.mode = ViewMode.STYLIZED if self.mode is ViewMode.ORIGINAL else ViewMode.ORIGINAL
+        self.window.show_status(f"showing {self.mode.value}", 1500)
+
+    def toggle_side_by_side(self) -> None:
+        self.mode = ViewMode.STYLIZED if self.mode is ViewMode.SIDE_BY_SIDE else ViewMode.SIDE_BY_SIDE
+        self.window.show_status(f"showing {self.mode.value}", 1500)
+
+    # --- outputs ---------------------------------------------------------------------------
+    def _capture_path(self, suffix: str) -> Path:
+        folder = Path(self.settings.capture_dir or ".").expanduser()
+        stamp = f"{datetime.now():%Y%m%d-%H%M%S-%f}"[:-3]  # to the millisecond
+        return folder / f"stylecam-{stamp}{suffix}"
+
+    def snapshot(self) -> Path | None:
+        """Save the frame on screen as PNG; returns its path."""
+        frame = self.window.view.frame
+        if frame is None:
+            return None
+        path = self._capture_path(".png")
+        if not cv2.imwrite(str(path), frame):
+            self.window.show_status(f"could not save a snapshot to {path}")
+            return None
+        self.window.show_status(f"snapshot saved: {path}", 4000)
+        return path
+
+    def start_recording(self, path: Path) -> None:
+        size = self._output_size()
+        fps = self.pipeline.source.granted.fps if self.pipeline.source.granted else 30.0
+        try:
+            writer = open_writer(path, fps, size)
+        except OutputError as exc:
+            self._on_error("recorder", str(exc))
+            return
+        self.recorder = SinkThread(writer, self.signals.error.emit)
+        self.recording_path = path
+        self.window.show_status(f"recording to {path} ({writer.describe})")
+
+    def stop_recording(self) -> None:
+        if self.recorder is None:
+            return
+        recorder, self.recorder = self.recorder, None
+        recorder.close()
+        self.recordings.append({"path": str(self.recording_path), "frames_written": recorder.written,
+                                "frames_dropped": recorder.dropped, "writer": recorder.writer.describe})
+        self.window.show_status(f"recording saved: {self.recording_path} ({recorder.written} frames)", 5000)
+
+    def toggle_recording(self) -> None:
+        if self.recorder is not None:
+            self.stop_recording()
+        else:
+            self.start_recording(self._capture_path(".mp4" if have_pyav() else ".mkv"))
+
+    def toggle_virtual_camera(self) -> None:
+        if self.virtualcam is not None:
+            self.virtualcam.close()
+            self.virtualcam = None
+            self.window.show_status("virtual camera off", 3000)
+            return
+        w, h = self._output_size()
+        try:
+            camera = VirtualCamera(w, h, 30.0)
+        except VirtualCameraUnavailable as exc:
+            self.window.show_status(str(exc))
+            self.errors.append(f"virtual camera: {exc}")
+            return
+        self.virtualcam = SinkThread(camera, self.signals.error.emit, depth=2)
+        self.window.show_status(f"virtual camera on: {camera.device}", 4000)
+
+    def toggle_output_window(self) -> None:
+        if self.output_window is None:
+            self.output_window = OutputWindow(self)
+            self.output_window.show()
+        else:
+            self.output_window.close()
+            self.output_window = None
+
+    def _output_size(self) -> tuple[int, int]:
+        if self.last_shown is not None:
+            return self.last_shown.image.shape[1], self.last_shown.image.shape[0]
+        size = self.pipeline.controls.get()[0].size
+        granted = self.pipeline.source.granted
+        return size or ((granted.width, granted.height) if granted else (640, 480))
+
+    # --- status ----------------------------------------------------------------------------
+    def _describe_source(self, source: LiveSource, notice: str | None) -> None:
+        text = f"Source: {source.name}"
+        if source.granted:
+            text += f" ({source.granted.describe()})"
+        if notice:
+            text += f"\n{notice}"
+            self.window.show_status(notice)
+        self.window.source_label.setText(text)
+        self.source_text = text.replace("\n", "; ")
+
+    def _on_status(self, kind: str, text: str) -> None:
+        if kind == "reconnecting":
+            self.window.view.set_card("Reconnecting to the camera...", "The picture will be back in a moment")
+        else:
+            self.window.view.set_card(None)
+            self._describe_source(self.pipeline.source, None)
+        self.window.show_status(text)
+
+    def _on_error(self, stage: str, message: str) -> None:
+        text = f"{stage} stopped: {message}"
+        self.errors.append(text)
+        self.window.show_error(text)
+
+    def refresh_metrics(self) -> None:
+        self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0],
+                                         self.source_text)
+
+    def check_bank(self) -> None:
+        """Styles added with `train-style` appear without a restart."""
+        signature = self.bank_signature()
+        if signature == self._bank_sig:
+            return
+        self._bank_sig = signature
+        bank = self.bank_loader()
+        if bank.names == self.bank.names:
+            return
+        self.bank = bank
+        self.window.strip.set_styles(bank.names, self.thumbnails.for_bank(bank))
+        self.pipeline.inference.set_vectors(bank.vectors)
+        self.style_index = min(self.style_index, len(bank.names) - 1)
+        self.window.strip.show_current(self.style_index)
+        self.window.show_status(f"style bank now has {len(bank.names)} styles", 4000)
