@@ -3,10 +3,10 @@
 - With PyAV (`pip install 'stylecam[record]'`): H.264 (libx264, veryfast, zerolatency, a keyframe
   every second) in fragmented MP4 (.mp4/.mov: empty moov + a fragment per keyframe) or Matroska
   (.mkv). Timestamps are the frames' display times, so the file plays at the speed it was seen.
-  A killed app leaves a file playable up to its last complete fragment (about the last second).
+  A killed app leaves a file playable up to its last complete fragment (it loses <= 1 s).
 - Without PyAV: OpenCV through FFmpeg, Motion-JPEG in .avi or .mkv at a constant frame rate; a
-  killed app leaves a file FFmpeg-based players read up to the last written frame (no index
-  needed). OpenCV's .mp4 (mp4v) writes its index at the end, so a killed app leaves an unplayable
+  killed app leaves a file FFmpeg-based players read up to what FFmpeg had flushed (its 32 KiB
+  write buffer: a few frames; no index needed). OpenCV's .mp4 (mp4v) writes its index at the end, so a killed app leaves an unplayable
   file: .mp4 without PyAV is refused.
 
 Frames are H x W x 3 uint8 BGR; a frame of another size than the recording's is resized to it.

@@ -1,0 +1,145 @@
+"""Recording (crash-safe, both writers), the virtual camera's messages, and settings files."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from stylecam.app.recorder import check_record_target, have_pyav, open_writer
+from stylecam.app.settings import Settings, load_settings, save_settings, settings_path
+from stylecam.app.sinks import SinkThread
+from stylecam.app.video_out import OutputError
+from stylecam.app.virtualcam import VirtualCamera, VirtualCameraUnavailable
+from tests.conftest import SHOT_START, clip_frames, read_video
+
+needs_pyav = pytest.mark.skipif(not have_pyav(), reason="PyAV not installed (pip install 'stylecam[record]')")
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return clip_frames(30, (320, 180), start=SHOT_START)
+
+
+@pytest.mark.parametrize("suffix,pyav", [pytest.param(".mp4", True, marks=needs_pyav), (".mkv", False), (".avi", False)])
+def test_recorder_writes_every_frame_in_order(tmp_path, frames, suffix, pyav):
+    path = tmp_path / f"rec{suffix}"
+    errors = []
+    sink = SinkThread(open_writer(path, 24.0, (320, 180), pyav=pyav), lambda *e: errors.append(e))
+    for i, frame in enumerate(frames):
+        assert sink.submit(frame, 10.0 + i / 24)
+    sink.close()
+    assert not errors and sink.written == len(frames)
+    back, _ = read_video(path)
+    assert len(back) == len(frames)
+    assert np.abs(back[10].astype(int) - frames[10]).mean() < 8  # the same picture, lossy coded
+
+
+KILL_SCRIPT = """
+import os, sys, time
+from stylecam.app.recorder import open_writer
+from stylecam.app.sinks import SinkThread
+from tests.conftest import SHOT_START, clip_frames
+frames = clip_frames(20, (320, 180), start=SHOT_START)
+sink = SinkThread(open_writer(sys.argv[1], 24.0, (320, 180), pyav=sys.argv[2] == "1"), print)
+for i in range(72):  # 3 s of video
+    sink.submit(frames[i % 20], i / 24)
+while sink.written < 72:
+    time.sleep(0.01)
+print("written", flush=True)
+time.sleep(30)  # killed here, the writer never closed
+"""
+
+
+@pytest.mark.parametrize("suffix,pyav", [pytest.param(".mp4", True, marks=needs_pyav), (".mkv", False), (".avi", False)])
+def test_a_killed_recorder_leaves_a_playable_file(tmp_path, suffix, pyav):
+    path = tmp_path / f"killed{suffix}"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path), "1" if pyav else "0"],
+                            stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        assert proc.stdout.readline().strip() == "written"
+        time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    back, _ = read_video(path)
+    # fragmented MP4 loses the fragment not yet closed (<= 1 s); MJPG what FFmpeg still buffered
+    assert 48 <= len(back) <= 72, len(back)
+    assert back[0].shape == (180, 320, 3)
+
+
+def test_record_target_checks(tmp_path):
+    with pytest.raises(OutputError, match="needs PyAV"):
+        check_record_target(tmp_path / "a.mp4", pyav=False)
+    with pytest.raises(OutputError, match="unsupported recording type"):
+        check_record_target(tmp_path / "a.gif", pyav=True)
+    with pytest.raises(OutputError, match="folder does not exist"):
+        check_record_target(tmp_path / "missing" / "a.mkv", pyav=True)
+
+
+def test_virtual_camera_without_the_package_says_what_to_install():
+    def importer(name):
+        raise ImportError(f"No module named {name!r}")
+
+    with pytest.raises(VirtualCameraUnavailable, match=r"pip install 'stylecam\[virtualcam\]'"):
+        VirtualCamera(320, 180, 30.0, importer=importer)
+
+
+def test_virtual_camera_without_a_driver_says_how_to_get_one():
+    """The real pyvirtualcam where installed (this machine has no v4l2loopback), else a stand-in
+    that fails the way pyvirtualcam does."""
+    try:
+        import pyvirtualcam  # noqa: F401  (the real package, where installed)
+
+        importer = None
+    except ImportError:
+        class Fake:
+            class PixelFormat:
+                BGR = "bgr"
+
+            class Camera:
+                def __init__(self, *a, **k):
+                    raise RuntimeError("'v4l2loopback' backend: No v4l2 loopback device found at /dev/video[0-99].")
+
+        importer = lambda name: Fake  # noqa: E731
+    kwargs = {"importer": importer} if importer else {}
+    if importer is None and any(os.path.exists(f"/dev/video{i}") for i in range(100)):
+        pytest.skip("a video device exists here; the no-driver message cannot be provoked")
+    with pytest.raises(VirtualCameraUnavailable) as info:
+        VirtualCamera(320, 180, 30.0, **kwargs)
+    message = str(info.value)
+    assert message.startswith("no virtual camera driver found")
+    assert "modprobe v4l2loopback" in message and "OBS" in message
+
+
+def test_settings_round_trip_in_the_xdg_config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert settings_path() == tmp_path / "stylecam" / "settings.json"
+    assert load_settings() == (Settings(), None)
+    saved = Settings(source="sample", style="great_wave", style_strength=0.6, temporal=0.3, size="640x360")
+    save_settings(saved)
+    assert load_settings() == (saved, None)
+    assert [p.name for p in (tmp_path / "stylecam").iterdir()] == ["settings.json"]  # no temp file left
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", json.dumps({"temporal": 7}), json.dumps({"size": "13x7"}),
+                                     json.dumps({"style_strength": "loud"}), "\x00\xff"])
+def test_corrupt_settings_fall_back_to_defaults_with_a_warning(tmp_path, monkeypatch, content):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_text(content)
+    settings, warning = load_settings()
+    assert settings == Settings()
+    assert "unusable" in warning and "using defaults" in warning
+
+
+def test_unknown_settings_keys_are_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_text(json.dumps({"style": "udnie", "from_a_newer_version": 1}))
+    assert load_settings() == (Settings(style="udnie"), None)

@@ -1,0 +1,222 @@
+"""The live window with real widgets (offscreen Qt), real ONNX sessions and real sample-clip
+frames: frames shown, keys, metrics, recording, snapshots, camera loss, kiosk behaviour."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
+
+from stylecam.app.camera import CameraSource, sample_source
+from stylecam.app.session import LiveSession, SessionSetup
+from stylecam.app.settings import Settings
+from stylecam.app.thumbnails import Thumbnails
+from stylecam.app.video_view import ViewMode
+from stylecam.engines.backends import Choice
+from stylecam.engines.styles import StyleBank
+from stylecam.engines.stylizer import VideoStylizer
+from stylecam.engines.temporal import TemporalSettings
+from tests.conftest import read_video
+from tests.fake_camera import FakeCameraRig
+
+SIZE = (320, 180)
+
+
+@pytest.fixture(scope="session")
+def thumbs_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("thumbs")
+
+
+@pytest.fixture
+def make_session(qtbot, tmp_path, monkeypatch, ort_engine, bank, thumbs_cache):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    sessions = []
+
+    def make(source=None, **setup) -> LiveSession:
+        settings = setup.pop("settings", Settings(capture_dir=str(tmp_path)))
+        s = SessionSetup(choice=Choice(ort_engine), bank=bank, source=source or sample_source(),
+                         source_spec="sample", notice=None, settings=settings, size=SIZE, **setup)
+        session = LiveSession(s, Thumbnails(ort_engine, cache=thumbs_cache), bank_loader=setup_bank_loader(tmp_path),
+                              bank_signature=lambda: tuple(sorted(p.name for p in (tmp_path / "data").rglob("*.npz"))))
+        qtbot.addWidget(session.window)
+        sessions.append(session)
+        session.start()
+        return session
+
+    def setup_bank_loader(root):
+        def load():
+            from stylecam.engines.styles import merged, user_styles_dir
+
+            return merged(bank, user_styles_dir(), warn=print)
+        return load
+
+    yield make
+    for session in sessions:
+        session.finish()
+        session.shutdown()
+
+
+def shown_after(qtbot, session, count: int = 1, timeout: int = 20000) -> None:
+    """Wait until `count` more frames have been painted."""
+    target = session.window.view.painted + count
+    qtbot.waitUntil(lambda: session.window.view.painted >= target, timeout=timeout)
+
+
+def stylise(engine, vector, image):
+    return VideoStylizer(engine, vector, TemporalSettings(strength=0.0)).step(image).image
+
+
+def test_window_starts_on_the_sample_clip_with_thumbnails(qtbot, make_session, bank):
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    win = session.window
+    assert win.isVisible()
+    assert "sample clip" in win.source_label.text()
+    assert win.strip.count() == len(bank.names) and not win.strip.item(0).icon().isNull()
+
+
+def test_frames_are_stylised_and_a_style_key_switches_with_the_image(qtbot, make_session, ort_engine, bank, tmp_path):
+    session = make_session(settings=Settings(temporal=0.0, capture_dir=str(tmp_path)))  # each frame on its own
+    shown_after(qtbot, session, 3)
+    first = session.last_shown
+    assert first.image.shape == (180, 320, 3)
+    assert np.abs(first.image.astype(int) - first.original).mean() > 10  # stylised, not the camera picture
+    np.testing.assert_array_equal(session.window.view.frame, first.image)
+
+    qtbot.keyClick(session.window, Qt.Key.Key_4)
+    assert session.style_index == 3 and session.window.strip.currentRow() == 3
+    time.sleep(0.4)  # past the 0.3 s crossfade
+    shown_after(qtbot, session, 3)
+    now = session.last_shown
+    assert now.style_index == 3
+    old_style = stylise(ort_engine, bank.vectors[0], now.original)
+    new_style = stylise(ort_engine, bank.vectors[3], now.original)
+    to_new = np.abs(now.image.astype(int) - new_style).mean()
+    to_old = np.abs(now.image.astype(int) - old_style).mean()
+    assert to_new < 1.0 < to_old, (to_new, to_old)
+
+    qtbot.keyClick(session.window, Qt.Key.Key_Right)
+    qtbot.keyClick(session.window, Qt.Key.Key_Right)
+    qtbot.keyClick(session.window, Qt.Key.Key_Left)
+    assert session.style_index == 4
+
+
+def test_space_shows_the_original_and_s_side_by_side(qtbot, make_session):
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    qtbot.keyClick(session.window, Qt.Key.Key_Space)
+    assert session.mode is ViewMode.ORIGINAL
+    shown_after(qtbot, session, 2)
+    np.testing.assert_array_equal(session.window.view.frame, session.last_shown.original)
+    qtbot.keyClick(session.window, Qt.Key.Key_S)
+    shown_after(qtbot, session, 2)
+    assert session.window.view.frame.shape == (180, 640, 3)
+    np.testing.assert_array_equal(session.window.view.frame[:, 320:], session.last_shown.image)
+
+
+def test_metrics_panel_updates_with_plausible_values(qtbot, make_session):
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    qtbot.waitUntil(lambda: bool(session.window.metrics.lines) and session.metrics.display.count >= 30,
+                    timeout=20000)
+    session.refresh_metrics()
+    snap = session.metrics.snapshot()
+    assert 1 < snap.capture_fps <= 26  # the clip plays at 24 fps
+    assert 0 < snap.display_fps <= snap.capture_fps * 1.2
+    assert 0 < snap.latency_ms["p50"] <= snap.latency_ms["p95"] < 5000
+    assert 0 < snap.engine_ms["p50"] < 5000
+    text = session.window.metrics.text()
+    assert "capture" in text and "display" in text and "fps" in text and "p95" in text
+    assert "onnxruntime on CPUExecutionProvider" in text
+
+
+def test_recording_holds_the_frames_shown(qtbot, make_session, tmp_path):
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    qtbot.keyClick(session.window, Qt.Key.Key_R)
+    assert session.recorder is not None
+    start = session.metrics.display.count
+    shown_after(qtbot, session, 30)
+    qtbot.keyClick(session.window, Qt.Key.Key_R)
+    shown_count = session.metrics.display.count - start
+    assert session.recorder is None and len(session.recordings) == 1
+    path = session.recordings[0]["path"]
+    frames, _ = read_video(path)
+    assert abs(len(frames) - shown_count) <= 2, (len(frames), shown_count)
+    assert frames[0].shape == (180, 320, 3)
+
+
+def test_p_saves_a_png_snapshot_of_the_screen(qtbot, make_session, tmp_path):
+    import cv2
+
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    qtbot.keyClick(session.window, Qt.Key.Key_P)
+    pngs = list(tmp_path.glob("stylecam-*.png"))
+    assert len(pngs) == 1
+    assert cv2.imread(str(pngs[0])).shape == (180, 320, 3)
+
+
+def test_lost_camera_shows_a_card_and_resumes(qtbot, make_session, monkeypatch):
+    monkeypatch.setattr("stylecam.app.pipeline.RECONNECT_EVERY_S", 0.1)
+    rig = FakeCameraRig()
+    session = make_session(CameraSource(0, opener=rig.open))
+    shown_after(qtbot, session, 2)
+    rig.unplug()
+    qtbot.waitUntil(lambda: session.window.view.card is not None, timeout=10000)
+    assert "Reconnecting" in session.window.view.card[0]
+    rig.plug()
+    qtbot.waitUntil(lambda: session.window.view.card is None, timeout=10000)
+    shown_after(qtbot, session, 3)
+    assert not session.errors
+
+
+def test_kiosk_cycles_styles_and_only_double_escape_leaves(qtbot, make_session):
+    session = make_session(kiosk=True, cycle_s=0.5)
+    win = session.window
+    qtbot.waitUntil(lambda: win.isVisible(), timeout=5000)
+    assert win.isFullScreen() and not win.side.isVisible() and not win.strip.isVisible()
+    seen = {session.style_index}
+    qtbot.waitUntil(lambda: seen.add(session.style_index) or len(seen) >= 3, timeout=10000)
+    for key in (Qt.Key.Key_Q, Qt.Key.Key_F, Qt.Key.Key_R, Qt.Key.Key_P, Qt.Key.Key_O):
+        qtbot.keyClick(win, key)
+    win.close()  # a window manager's close, Alt+F4
+    qtbot.keyClick(win, Qt.Key.Key_F4, Qt.KeyboardModifier.AltModifier)
+    assert win.isVisible() and win.isFullScreen() and session.recorder is None and not session.closed
+    qtbot.keyClick(win, Qt.Key.Key_Escape)
+    assert win.isVisible() and win.hint.isVisible()
+    qtbot.keyClick(win, Qt.Key.Key_Escape)
+    assert not win.isVisible() and session.closed
+
+
+def test_sliders_are_rate_limited_before_the_worker(qtbot, make_session):
+    session = make_session()
+    controls = session.window.controls
+    for value in range(0, 101, 2):
+        controls.strength_slider.setValue(value)
+    assert controls.strength_limiter.delivered == 1  # the first at once, the rest held back
+    qtbot.waitUntil(lambda: session.pipeline.controls.get()[0].style_strength == 1.0, timeout=2000)
+    assert controls.strength_limiter.delivered == 2
+    assert session.settings.style_strength == 1.0
+
+
+def test_a_stage_error_shows_in_the_window(qtbot, make_session):
+    session = make_session()
+    session.signals.error.emit("inference", "RuntimeError: out of memory")
+    qtbot.waitUntil(lambda: session.window.banner.isVisible(), timeout=2000)
+    assert "inference stopped: RuntimeError: out of memory" in session.window.banner.text()
+    assert session.errors
+
+
+def test_styles_added_by_train_style_appear_without_restart(qtbot, make_session, bank, tmp_path):
+    session = make_session()
+    folder = tmp_path / "data" / "stylecam" / "styles"
+    folder.mkdir(parents=True)
+    StyleBank(("my_painting",), bank.vectors[2:3] * 0.9).save(folder / "my_painting.npz")
+    session.check_bank()
+    assert session.window.strip.count() == len(bank.names) + 1
+    session.select_style(len(bank.names))
+    shown_after(qtbot, session, 2)
+    assert session.last_shown.style_index == len(bank.names)
