@@ -1,4 +1,4 @@
-"""The stylizer network (torch): thin full-resolution encoder, 1/8-resolution residual core,
+"""The stylizer network (torch): a strided 4x4 stem, 1/8-resolution residual core,
 temporal fusion of the core's output, and a decoder; many styles through conditional instance
 norm, the style vector being an *input* of the graph.
 
@@ -66,7 +66,7 @@ class Stylizer(nn.Module):
         super().__init__()
         self.config = config
         w1, w2, w3 = config.widths
-        self.enc1 = _conv(12, w1)  # on the 2x2 pixel-unshuffled input, at H/2
+        self.enc1 = nn.Conv2d(3, w1, 4, stride=2, padding=1)  # straight to H/2
         self.enc2 = _conv(w1, w2, stride=2)  # H/4
         self.enc3 = _conv(w2, w3, stride=2)  # H/8
         self.res = nn.ModuleList(
@@ -80,8 +80,7 @@ class Stylizer(nn.Module):
     def encode(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8."""
         p = torch.split(style, self._split, dim=-1)
-        x = F.pixel_unshuffle(image, 2)
-        x = F.relu(_cin(self.enc1(x), p[0], p[1]))
+        x = F.relu(_cin(self.enc1(image), p[0], p[1]))
         x = F.relu(_cin(self.enc2(x), p[2], p[3]))
         x = F.relu(_cin(self.enc3(x), p[4], p[5]))
         k = 6

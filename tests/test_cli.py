@@ -96,11 +96,6 @@ def test_bench_on_a_clip_loops_past_its_end(short_clip, tmp_path):
     assert json.loads(path.read_text())["frames"] == 20
 
 
-def test_no_subcommand_says_the_window_is_not_built(capsys):
-    assert main([]) == 1
-    assert "not built yet" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("make_input, message", [
     (lambda d: d / "missing.mp4", "input video not found"),
     (lambda d: (d / "corrupt.mp4").write_bytes(b"\x00garbage" * 500) and d / "corrupt.mp4", "corrupt"),

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The pipeline benchmarks quoted in docs/benchmarks.md; JSON reports land in docs/bench/.
+# Run on an otherwise idle machine (pause background jobs: kill -STOP PID ... kill -CONT PID).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/bench
+mkdir -p "$out"
+clip=assets/sample_tears_of_steel_640x360.mp4
+stylecam bench --source synthetic --size 640x480 --frames 300 --temporal 0.8 --json "$out/synthetic_640x480_a0.8.json"
+stylecam bench --source synthetic --size 640x480 --frames 300 --temporal 0.0 --json "$out/synthetic_640x480_a0.0.json"
+stylecam bench --source "$clip" --size 640x480 --frames 300 --temporal 0.8 --json "$out/clip_640x480_a0.8.json"
+stylecam bench --source "$clip" --size 640x360 --frames 300 --temporal 0.8 --json "$out/clip_640x360_a0.8.json"
+stylecam bench --source synthetic --size 1280x720 --frames 100 --temporal 0.8 --json "$out/synthetic_1280x720_a0.8.json"
+stylecam bench --source synthetic --size 640x480 --frames 1000 --temporal 0.8 --json "$out/rss_1000_640x480.json"
+python benchmarks/peer_compare.py --size 640x480 --frames 200 --json "$out/peer_640x480.json" --sheet docs/peer_sheet.png
