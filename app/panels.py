@@ -93,9 +93,10 @@ class MetricsPanel(QLabel):
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setStyleSheet("font-family: monospace;")
+        self.setWordWrap(True)
         self.lines: list[str] = []
 
-    def show_metrics(self, m: MetricsSnapshot, engine: str, source: str) -> None:
+    def show_metrics(self, m: MetricsSnapshot, engine: str) -> None:
         lat = m.latency_ms
         eng = m.engine_ms
         self.lines = [
@@ -106,7 +107,6 @@ class MetricsPanel(QLabel):
             "engine    " + (f"p50 {eng['p50']:.1f} ms" if eng else "-"),
             f"dropped   {m.dropped} ({m.dropped_capture} capture, {m.dropped_display} display)",
             engine,
-            source,
         ]
         self.setText("\n".join(self.lines))
 

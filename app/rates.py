@@ -60,7 +60,3 @@ class LatencyWindow:
             return None
         arr = np.asarray(values, dtype=np.float64)
         return {f"p{q}": round(float(np.percentile(arr, q)), 2) for q in qs}
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._recent)

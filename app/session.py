@@ -305,7 +305,6 @@ class LiveSession(QObject):
             text += f"\n{notice}"
             self.window.show_status(notice)
         self.window.source_label.setText(text)
-        self.source_text = text.replace("\n", "; ")
 
     def _on_status(self, kind: str, text: str) -> None:
         if kind == "reconnecting":
@@ -321,8 +320,7 @@ class LiveSession(QObject):
         self.window.show_error(text)
 
     def refresh_metrics(self) -> None:
-        self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0],
-                                         self.source_text)
+        self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0])
 
     def check_bank(self) -> None:
         """Styles added with `train-style` appear without a restart."""

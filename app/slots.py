@@ -19,14 +19,12 @@ class LatestSlot(Generic[T]):
         self._cond = threading.Condition()
         self._item: T | None = None
         self.dropped = 0
-        self.put_count = 0
 
     def put(self, item: T) -> None:
         with self._cond:
             if self._item is not None:
                 self.dropped += 1
             self._item = item
-            self.put_count += 1
             self._cond.notify()
 
     def take(self, timeout: float | None = None) -> T | None:

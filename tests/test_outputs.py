@@ -1,6 +1,7 @@
 """Recording (crash-safe, both writers), the virtual camera's messages, and settings files."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -93,11 +94,9 @@ def test_virtual_camera_without_the_package_says_what_to_install():
 def test_virtual_camera_without_a_driver_says_how_to_get_one():
     """The real pyvirtualcam where installed (this machine has no v4l2loopback), else a stand-in
     that fails the way pyvirtualcam does."""
-    try:
-        import pyvirtualcam  # noqa: F401  (the real package, where installed)
-
-        importer = None
-    except ImportError:
+    if importlib.util.find_spec("pyvirtualcam") is not None:
+        importer = None  # the real package
+    else:
         class Fake:
             class PixelFormat:
                 BGR = "bgr"

@@ -220,3 +220,11 @@ def test_styles_added_by_train_style_appear_without_restart(qtbot, make_session,
     session.select_style(len(bank.names))
     shown_after(qtbot, session, 2)
     assert session.last_shown.style_index == len(bank.names)
+
+
+def test_v_without_a_virtual_camera_driver_says_so_in_the_window(qtbot, make_session):
+    session = make_session()
+    qtbot.keyClick(session.window, Qt.Key.Key_V)
+    message = session.window.statusBar().currentMessage()
+    assert session.virtualcam is None
+    assert "virtual camera" in message and ("v4l2loopback" in message or "stylecam[virtualcam]" in message)
