@@ -1,0 +1,68 @@
+"""Screenshots of the live window for the docs: run under a display, e.g.
+    xvfb-run -s '-screen 0 1280x720x24' python docs/screenshots/take.py
+Writes window.png (normal), side_by_side.png, kiosk.png and reconnecting.png beside this file."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QApplication
+
+from stylecam.app.camera import CameraSource
+from stylecam.app.live import LiveOptions, prepare
+from stylecam.app.session import LiveSession
+from stylecam.app.thumbnails import Thumbnails
+
+HERE = Path(__file__).resolve().parent
+
+
+def wait(app: QApplication, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def session_for(options: LiveOptions, source=None) -> LiveSession:
+    setup = prepare(options)
+    if source is not None:
+        setup.source = source
+    session = LiveSession(setup, Thumbnails(setup.choice.engine))
+    session.start()
+    return session
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    session = session_for(LiveOptions(source="sample", style="starry_night", size="640x360"))
+    wait(app, 4.0)
+    session.window.grab().save(str(HERE / "window.png"))
+    QTest.keyClick(session.window, Qt.Key.Key_S)
+    wait(app, 2.0)
+    session.window.grab().save(str(HERE / "side_by_side.png"))
+    session.finish()
+
+    session = session_for(LiveOptions(source="sample", style="great_wave", size="640x360", kiosk=True, cycle=30))
+    wait(app, 4.0)
+    session.window.grab().save(str(HERE / "kiosk.png"))
+    session.finish()
+
+    class Unplugged:  # a camera that is gone: the kiosk shows its reconnecting card
+        def __call__(self, device):
+            import cv2
+
+            return cv2.VideoCapture()
+
+    session = session_for(LiveOptions(source="sample", size="640x360", kiosk=True, cycle=30),
+                          CameraSource(0, opener=Unplugged()))
+    wait(app, 2.5)
+    session.window.grab().save(str(HERE / "reconnecting.png"))
+    session.finish()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
