@@ -114,8 +114,18 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _has_display() -> bool:
+    """False on Linux with no X11/Wayland display and no Qt platform chosen (Qt would abort)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def cmd_window(args) -> int:
     """The live window (the default command); scripted with --duration / --metrics-json."""
+    if not _has_display():
+        raise UsageError("no display to open the window on: run it in a desktop session, set "
+                         "QT_QPA_PLATFORM=offscreen, or use `stylecam stylize` for headless output")
     from stylecam.app.live import LiveOptions, run
 
     options = LiveOptions(source=args.win_source, style=args.win_style, size=args.win_size, engine=args.win_engine,
@@ -187,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # FFmpeg's own log lines ("moov atom not found") would add to our one-line errors.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # V4L2 probing warnings when no camera exists
     from stylecam.app.sources import SourceError
     from stylecam.app.video_out import OutputError
     from stylecam.engines.backends import EngineUnavailable

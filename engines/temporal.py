@@ -28,7 +28,7 @@ class TemporalSettings:
     flow_downscale: int = 4
     tolerance: float = 0.08
     scene_cut: float = 0.15
-    still: float = 0.0
+    still: float = 0.5
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:

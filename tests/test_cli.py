@@ -168,3 +168,12 @@ def test_unknown_and_unavailable_engines(short_clip, tmp_path, capsys):
     assert main(["stylize", str(short_clip), "-o", str(tmp_path / "o.mp4"), "--engine", "ort-cuda"]) == 2
     assert "CUDAExecutionProvider is not in this onnxruntime build" in error_line(capsys)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_window_without_a_display_is_a_clear_error(monkeypatch, capsys):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is for Linux (X11/Wayland)")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["--duration", "1"]) == 2
+    assert "no display to open the window on" in error_line(capsys)
