@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stylecam.app.metrics import rss_mb
 from stylecam.app.sources import VideoFileSource, open_source
 from stylecam.engines.backends import Choice
 from stylecam.engines.stylizer import STAGES, VideoStylizer
@@ -27,15 +28,6 @@ class BenchSettings:
     warmup: int
     temporal: TemporalSettings
     style_index: int
-
-
-def rss_mb() -> float | None:
-    """Resident set size of this process in MiB (Linux), None elsewhere."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def _looping_frames(source):
