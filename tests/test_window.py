@@ -123,7 +123,7 @@ def test_metrics_panel_updates_with_plausible_values(qtbot, make_session):
                     timeout=20000)
     session.refresh_metrics()
     snap = session.metrics.snapshot()
-    assert 1 < snap.capture_fps <= 26  # the clip plays at 24 fps
+    assert snap.capture_fps > 1 and snap.capture_fps <= 26  # the clip plays at 24 fps
     assert 0 < snap.display_fps <= snap.capture_fps * 1.2
     assert 0 < snap.latency_ms["p50"] <= snap.latency_ms["p95"] < 5000
     assert 0 < snap.engine_ms["p50"] < 5000
