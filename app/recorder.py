@@ -4,9 +4,10 @@
   every second) in fragmented MP4 (.mp4/.mov: empty moov + a fragment per keyframe) or Matroska
   (.mkv). Timestamps are the frames' display times, so the file plays at the speed it was seen.
   A killed app leaves a file playable up to its last complete fragment (it loses <= 1 s).
-- Without PyAV: OpenCV through FFmpeg, Motion-JPEG in .avi or .mkv at a constant frame rate; a
-  killed app leaves a file FFmpeg-based players read up to what FFmpeg had flushed (its 32 KiB
-  write buffer: a few frames; no index needed). OpenCV's .mp4 (mp4v) writes its index at the end, so a killed app leaves an unplayable
+- Without PyAV: OpenCV through FFmpeg, Motion-JPEG in .avi or .mkv at a constant frame rate, late
+  frames repeated so the file keeps the display's timing. A killed app leaves a file FFmpeg-based
+  players read up to what FFmpeg had flushed (its 32 KiB write buffer: a few frames; no index
+  needed). OpenCV's .mp4 (mp4v) writes its index at the end, so a killed app leaves an unplayable
   file: .mp4 without PyAV is refused.
 
 Frames are H x W x 3 uint8 BGR; a frame of another size than the recording's is resized to it.
@@ -99,13 +100,18 @@ class PyAVWriter:
 
 
 class OpenCVWriter:
-    """Motion-JPEG in .avi/.mkv through OpenCV's FFmpeg backend, constant frame rate."""
+    """Motion-JPEG in .avi/.mkv through OpenCV's FFmpeg backend at a constant `fps`. A frame that
+    comes later than its slot is repeated to fill the gap, so the file plays at the speed it was
+    seen (frames never come faster than the source's rate, which `fps` is)."""
 
     name = "recorder"
     crash_safe = True
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]):
         self.size = size
+        self.fps = fps
+        self.frames = 0  # frames in the file, repeats included
+        self._t0: float | None = None
         self.describe = "Motion-JPEG via OpenCV"
         self.writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
         if not self.writer.isOpened():
@@ -113,7 +119,14 @@ class OpenCVWriter:
             raise OutputError(f"cannot write video to {path}")
 
     def write(self, image: np.ndarray, t: float) -> None:
-        self.writer.write(_fit(image, self.size))
+        """t: the frame's display time in seconds (any origin)."""
+        if self._t0 is None:
+            self._t0 = t
+        due = round((t - self._t0) * self.fps) + 1  # frames the file should hold with this one
+        picture = _fit(image, self.size)
+        for _ in range(max(1, due - self.frames)):
+            self.writer.write(picture)
+            self.frames += 1
 
     def close(self) -> None:
         self.writer.release()

@@ -206,8 +206,10 @@ class LiveSession(QObject):
             resolved = resolve_source(spec, self.setup.request)
         except SourceError as exc:
             self.window.show_status(str(exc))
+            self.window.controls.show_source(self.source_spec)  # the picker goes back to what plays
             return
         self.source_spec = spec
+        self.window.controls.show_source(spec)
         self.pipeline.set_source(resolved.source)
         self.settings = replace(self.settings, source=spec)
         self._describe_source(resolved.source, resolved.notice)

@@ -142,3 +142,19 @@ def test_unknown_settings_keys_are_ignored(tmp_path, monkeypatch):
     settings_path().parent.mkdir(parents=True)
     settings_path().write_text(json.dumps({"style": "udnie", "from_a_newer_version": 1}))
     assert load_settings() == (Settings(style="udnie"), None)
+
+
+def test_the_mjpg_fallback_keeps_the_display_timing_when_frames_come_slower(tmp_path, frames):
+    shown = [f if i % 2 == 0 else np.ascontiguousarray(f[:, ::-1]) for i, f in enumerate(frames[:12])]
+    path = tmp_path / "slow.mkv"
+    writer = open_writer(path, 24.0, (320, 180), pyav=False)
+    for i, frame in enumerate(shown):
+        writer.write(frame, 5.0 + i / 8)  # shown at 8 fps, recorded at 24
+    writer.close()
+    back, fps = read_video(path)
+    assert fps == pytest.approx(24.0)
+    assert len(back) == writer.frames == 11 * 3 + 1  # 1.375 s at 24 fps: each later frame fills 3 slots
+    source = [(k + 2) // 3 for k in range(len(back))]  # slot 0: frame 0; slots 1-3: frame 1; ...
+    held = [np.abs(back[k].astype(int) - shown[i]).mean() for k, i in enumerate(source)]
+    other = [np.abs(back[k].astype(int) - shown[i ^ 1]).mean() for k, i in enumerate(source)]
+    assert max(held) < 8 < min(other), (max(held), min(other))

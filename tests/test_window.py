@@ -228,3 +228,53 @@ def test_v_without_a_virtual_camera_driver_says_so_in_the_window(qtbot, make_ses
     message = session.window.statusBar().currentMessage()
     assert session.virtualcam is None
     assert "virtual camera" in message and ("v4l2loopback" in message or "stylecam[virtualcam]" in message)
+
+
+def test_o_opens_a_chromeless_output_window_with_the_stylised_video(qtbot, make_session):
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    qtbot.keyClick(session.window, Qt.Key.Key_O)
+    out = session.output_window
+    assert out is not None and out.isVisible()
+    assert out.windowFlags() & Qt.WindowType.FramelessWindowHint
+    shown_after(qtbot, session, 3)
+    np.testing.assert_array_equal(out.view.frame, session.window.view.frame)
+    qtbot.keyClick(session.window, Qt.Key.Key_Space)  # the main window's view mode applies to both
+    shown_after(qtbot, session, 2)
+    np.testing.assert_array_equal(out.view.frame, session.last_shown.original)
+    qtbot.keyClick(out, Qt.Key.Key_Escape)  # Esc in the output window closes only that window
+    assert session.output_window is None and not out.isVisible()
+    assert session.window.isVisible() and not session.closed
+    shown_after(qtbot, session, 2)
+
+
+def test_the_file_picker_plays_the_chosen_video_and_refuses_a_corrupt_one(qtbot, make_session, monkeypatch, tmp_path):
+    from tests.conftest import SHOT_START, clip_frames, write_clip
+
+    mirrored = [np.ascontiguousarray(f[:, ::-1]) for f in clip_frames(60, SIZE, start=SHOT_START)]
+    movie = tmp_path / "mirrored.mp4"
+    write_clip(movie, mirrored)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video" * 20)
+    chosen = [str(broken), str(movie)]
+    monkeypatch.setattr("stylecam.app.panels.QFileDialog.getOpenFileName",
+                        lambda *args, **kwargs: (chosen.pop(0), "Videos"))
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    box = session.window.controls.source_box
+    file_item = box.findData("")
+
+    box.activated.emit(file_item)  # the corrupt file: a message, and the sample clip plays on
+    assert session.source_spec == "sample"
+    assert "broken.mp4" in session.window.statusBar().currentMessage()
+    shown_after(qtbot, session, 2)
+
+    box.activated.emit(file_item)
+    assert session.source_spec == str(movie) and "mirrored.mp4" in session.window.source_label.text()
+    assert box.currentData() == str(movie)
+    shown_after(qtbot, session, 5)
+    original = session.last_shown.original.astype(int)
+    to_file = min(np.abs(original - f).mean() for f in mirrored)
+    to_sample = min(np.abs(original - f[:, ::-1]).mean() for f in mirrored)
+    assert to_file < 10.0 < to_sample, (to_file, to_sample)  # mp4v loses a few levels
+    assert session.settings.source == str(movie)
