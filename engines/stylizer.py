@@ -14,9 +14,10 @@ import numpy as np
 
 from stylecam.engines.backends import Engine
 from stylecam.engines.contract import DOWNSCALE
+from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.temporal import FlowTracker, TemporalSettings
 
-STAGES = ("preprocess", "flow", "engine", "postprocess")
+STAGES = ("preprocess", "flow", "engine", "postprocess", "blend")
 
 
 @dataclass
@@ -27,10 +28,11 @@ class StageTimes:
     flow: float = 0.0
     engine: float = 0.0
     postprocess: float = 0.0
+    blend: float = 0.0  # the output blend of the temporal path
 
     @property
     def total(self) -> float:
-        return self.preprocess + self.flow + self.engine + self.postprocess
+        return self.preprocess + self.flow + self.engine + self.postprocess + self.blend
 
     @property
     def overhead(self) -> float:
@@ -50,7 +52,7 @@ def _padded(n: int) -> int:
 
 
 class VideoStylizer:
-    """Runs the preprocess -> flow -> engine -> postprocess chain on consecutive frames."""
+    """Runs the preprocess -> flow -> engine -> postprocess -> blend chain on consecutive frames."""
 
     def __init__(self, engine: Engine, style: np.ndarray, temporal: TemporalSettings,
                  size: tuple[int, int] | None = None):
@@ -58,6 +60,7 @@ class VideoStylizer:
         self.engine = engine
         self.style = np.ascontiguousarray(style, dtype=np.float32)
         self.tracker = FlowTracker(temporal)
+        self.blender = OutputBlender()
         self.size = size
         self.state: np.ndarray | None = None
         self._buffers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -66,6 +69,7 @@ class VideoStylizer:
         """Forget the previous frame (the next one is stylised on its own)."""
         self.state = None
         self.tracker.reset()
+        self.blender.reset()
 
     def set_style(self, style: np.ndarray, reset: bool = True) -> None:
         """Switch to a style vector (S,) float32. reset=False keeps the temporal state, for the
@@ -120,5 +124,9 @@ class VideoStylizer:
         rgb8 = cv2.convertScaleAbs(output[0, :, :h, :w].reshape(3 * h, w), alpha=255.0).reshape(3, h, w)
         image = cv2.merge([rgb8[2], rgb8[1], rgb8[0]])
         t4 = time.perf_counter()
-        times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, t3 - t2, t4 - t3)))
+
+        s = self.tracker.settings
+        image = self.blender.step(image, temporal, (ph, pw), s.strength * s.output_share)
+        t5 = time.perf_counter()
+        times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
         return Stylized(image, times, temporal.reset)

@@ -1,5 +1,6 @@
 """The temporal path's inputs: optical flow and a trust mask for reusing the previous frame's
-fused core features (after Chen et al. 2017, with OpenCV DIS flow instead of a learned flow net).
+fused core features (after Chen et al. 2017, with OpenCV DIS flow instead of a learned flow net)
+and, by output_blend.py, the previous output frame.
 
 Per frame, on small grey copies of the current and previous frames:
   flow f (current -> previous): current(x) ~ previous(x + f(x)), DIS ULTRAFAST;
@@ -7,6 +8,7 @@ Per frame, on small grey copies of the current and previous frames:
   falling to 0 at a mismatch of `tolerance` (occlusions, new content, lighting jumps);
   both resampled to the core's grid (1/8 of the processing size) as a GridSample grid and
   blend = a * M, which the network applies as F = F_now + blend * (warp(F_prev) - F_now).
+The flow and trust at the flow resolution go along for the output blend.
 """
 from __future__ import annotations
 
@@ -18,14 +20,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TemporalSettings:
-    """strength: a in [0, 1], 0 = per-frame stylisation. flow_downscale: DIS runs at the
+    """strength: a in [0, 1], 0 = per-frame stylisation. output_share: the output blend's weight
+    as a share of a (b = a * output_share, see output_blend.py). flow_downscale: DIS runs at the
     processing size divided by this. tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
     scene_cut: mean absolute grey difference (0-1) above which the state is reset.
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
     still camera reuses its features without resampling (which would blur them over time)."""
 
     strength: float = 0.8
-    flow_downscale: int = 4
+    output_share: float = 0.6
+    flow_downscale: int = 2
     tolerance: float = 0.08
     scene_cut: float = 0.15
     still: float = 0.5
@@ -33,16 +37,22 @@ class TemporalSettings:
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"temporal strength must be in [0, 1], got {self.strength}")
+        if not 0.0 <= self.output_share <= 1.0:
+            raise ValueError(f"output share must be in [0, 1], got {self.output_share}")
 
 
 @dataclass
 class TemporalInputs:
     """What the network needs besides the image: grid 1 x h x w x 2 and blend 1 x 1 x h x w,
-    float32, at the core resolution. `reset` says the previous state must not be used."""
+    float32, at the core resolution. `reset` says the previous state must not be used.
+    flow (gh x gw x 2, current -> previous, in pixels of the flow resolution) and trust
+    (gh x gw in [0, 1]) at the flow resolution, for the output blend; None on a reset."""
 
     grid: np.ndarray
     blend: np.ndarray
     reset: bool
+    flow: np.ndarray | None = None
+    trust: np.ndarray | None = None
 
 
 def _cell_centres(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -109,4 +119,4 @@ class FlowTracker:
         grid[0, ..., 0] = (cx + 0.5 + core_flow[..., 0]) * (2.0 / cw) - 1.0
         grid[0, ..., 1] = (cy + 0.5 + core_flow[..., 1]) * (2.0 / ch) - 1.0
         blend = cv2.resize(trust, (cw, ch), interpolation=cv2.INTER_AREA) * np.float32(s.strength)
-        return TemporalInputs(grid, blend[None, None].astype(np.float32), reset=False)
+        return TemporalInputs(grid, blend[None, None].astype(np.float32), reset=False, flow=flow, trust=trust)

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.stability import PairFlows
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, identity_inputs
@@ -91,10 +92,42 @@ def test_temporal_path_lowers_warping_error(ort_engine, bank, frames_small):
     assert len(flows.pairs) == len(frames_small) - 1  # one shot: every pair is usable
     for style in (0, 3):
         per_frame = flows.warping_error([r.image for r in run(ort_engine, bank.vectors[style], frames_small, 0.0)])
-        temporal = flows.warping_error([r.image for r in run(ort_engine, bank.vectors[style], frames_small, 0.9)])
-        assert temporal < 0.9 * per_frame, (style, temporal, per_frame)
+        temporal = flows.warping_error([r.image for r in run(ort_engine, bank.vectors[style], frames_small, 0.8)])
+        assert temporal < 0.85 * per_frame, (style, temporal, per_frame)
+
+
+def flow_inputs(shape_hw, dx: float, trust: float):
+    """TemporalInputs carrying a constant flow (dx, 0) and trust at half resolution."""
+    h, w = shape_hw[0] // 2, shape_hw[1] // 2
+    flow = np.zeros((h, w, 2), np.float32)
+    flow[..., 0] = dx / 2
+    inputs = identity_inputs((shape_hw[0] // 8, shape_hw[1] // 8))
+    inputs.reset, inputs.flow, inputs.trust = False, flow, np.full((h, w), trust, np.float32)
+    return inputs
+
+
+def test_output_blend_carries_the_last_output_along_the_flow(frames_small):
+    """Content moved 8 px right: current(x) = previous(x - 8), so the flow is -8 px; with full
+    trust and b = 1 the output is the last output moved right by 8 px."""
+    prev, now = frames_small[0][:176], frames_small[10][:176]
+    blender = OutputBlender()
+    assert blender.step(prev, identity_inputs((22, 40)), (176, 320), 1.0) is prev  # a reset keeps it
+    out = blender.step(now, flow_inputs((176, 320), -8.0, 1.0), (176, 320), 1.0)
+    np.testing.assert_array_equal(out[:, 8:], prev[:, :-8])
+    assert np.array_equal(blender.prev, out)
+
+    blender.prev = prev
+    half = blender.step(now, flow_inputs((176, 320), 0.0, 1.0), (176, 320), 0.5)  # still: a plain mix
+    mix = (prev.astype(np.float32) + now) / 2
+    assert np.abs(half - mix).max() <= 1.0
+
+    blender.prev = prev
+    untrusted = blender.step(now, flow_inputs((176, 320), -8.0, 0.0), (176, 320), 1.0)
+    assert np.array_equal(untrusted, now)
 
 
 def test_invalid_strength_is_rejected():
     with pytest.raises(ValueError, match="temporal strength"):
         TemporalSettings(strength=1.5)
+    with pytest.raises(ValueError, match="output share"):
+        TemporalSettings(output_share=-0.1)
