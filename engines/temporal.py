@@ -28,7 +28,7 @@ class TemporalSettings:
     still camera reuses its features without resampling (which would blur them over time)."""
 
     strength: float = 0.8
-    output_share: float = 0.6
+    output_share: float = 0.55
     flow_downscale: int = 2
     tolerance: float = 0.08
     scene_cut: float = 0.15
@@ -60,6 +60,11 @@ def _cell_centres(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+def _trust_table(tolerance: float) -> np.ndarray:
+    """Grey mismatch 0-255 -> trust in [0, 1], falling linearly to 0 at `tolerance` (0-1 scale)."""
+    return np.clip(1.0 - np.arange(256, dtype=np.float32) / (255.0 * tolerance), 0.0, 1.0).astype(np.float32)
+
+
 def identity_inputs(core_hw: tuple[int, int]) -> TemporalInputs:
     """No reuse: a grid that samples each cell in place and a zero blend."""
     h, w = core_hw
@@ -76,6 +81,8 @@ class FlowTracker:
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.prev_grey: np.ndarray | None = None
         self._coords: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._pixels: dict[tuple[int, int], np.ndarray] = {}
+        self._table = (settings.tolerance, _trust_table(settings.tolerance))
 
     def reset(self) -> None:
         self.prev_grey = None
@@ -85,12 +92,24 @@ class FlowTracker:
             self._coords[(h, w)] = _cell_centres(h, w)
         return self._coords[(h, w)]
 
+    def _pixel_grid(self, h: int, w: int) -> np.ndarray:
+        """h x w x 2 float32 (x, y) pixel coordinates."""
+        if (h, w) not in self._pixels:
+            self._pixels[(h, w)] = np.dstack(_cell_centres(h, w))
+        return self._pixels[(h, w)]
+
+    def _trust(self, mismatch: np.ndarray) -> np.ndarray:
+        tolerance = self.settings.tolerance
+        if self._table[0] != tolerance:
+            self._table = (tolerance, _trust_table(tolerance))
+        return self._table[1][mismatch]
+
     def step(self, frame_bgr: np.ndarray, core_hw: tuple[int, int]) -> TemporalInputs:
         """frame_bgr: the processing-size frame, H x W x 3 uint8 BGR; core_hw: the core's (h, w)."""
         s = self.settings
         h, w = frame_bgr.shape[:2]
         small = (max(8, w // s.flow_downscale), max(8, h // s.flow_downscale))
-        grey = cv2.cvtColor(cv2.resize(frame_bgr, small, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        grey = cv2.resize(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), small, interpolation=cv2.INTER_AREA)
         prev, self.prev_grey = self.prev_grey, grey
         if s.strength == 0.0 or prev is None or prev.shape != grey.shape:
             return identity_inputs(core_hw)
@@ -99,16 +118,14 @@ class FlowTracker:
 
         flow = self.dis.calc(grey, prev, None)  # current -> previous, in small-frame pixels
         if s.still > 0:
-            still = (flow[..., 0] ** 2 + flow[..., 1] ** 2) < (s.still / s.flow_downscale) ** 2
-            flow[still] = 0.0
-        xs, ys = self._centres(*grey.shape)
-        map_x, map_y = xs + flow[..., 0], ys + flow[..., 1]
-        warped = cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mismatch = cv2.blur(cv2.absdiff(warped, grey), (3, 3)).astype(np.float32) / 255.0
-        trust = np.clip(1.0 - mismatch / s.tolerance, 0.0, 1.0)
+            moving = np.einsum("ijk,ijk->ij", flow, flow) >= (s.still / s.flow_downscale) ** 2
+            flow *= moving[..., None]
         gh, gw = grey.shape
-        inside = (map_x >= 0) & (map_x <= gw - 1) & (map_y >= 0) & (map_y <= gh - 1)
-        trust[~inside] = 0.0
+        maps = cv2.add(self._pixel_grid(gh, gw), flow)
+        warped = cv2.remap(prev, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mismatch = cv2.blur(cv2.absdiff(warped, grey), (3, 3))
+        outside = cv2.bitwise_not(cv2.inRange(maps, (0.0, 0.0), (gw - 1.0, gh - 1.0)))
+        trust = self._trust(cv2.bitwise_or(mismatch, outside))  # no trust where the flow leaves the frame
 
         ch, cw = core_hw
         core_flow = cv2.resize(flow, (cw, ch), interpolation=cv2.INTER_AREA)

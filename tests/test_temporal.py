@@ -108,21 +108,23 @@ def flow_inputs(shape_hw, dx: float, trust: float):
 
 def test_output_blend_carries_the_last_output_along_the_flow(frames_small):
     """Content moved 8 px right: current(x) = previous(x - 8), so the flow is -8 px; with full
-    trust and b = 1 the output is the last output moved right by 8 px."""
-    prev, now = frames_small[0][:176], frames_small[10][:176]
+    trust and b = 1 the output is the last output moved right by 8 px. 180 rows: the flow covers
+    the 184-row padded frame and is cropped with the output."""
+    prev, now = frames_small[0], frames_small[10]
+    padded = (184, 320)
     blender = OutputBlender()
-    assert blender.step(prev, identity_inputs((22, 40)), (176, 320), 1.0) is prev  # a reset keeps it
-    out = blender.step(now, flow_inputs((176, 320), -8.0, 1.0), (176, 320), 1.0)
-    np.testing.assert_array_equal(out[:, 8:], prev[:, :-8])
+    assert blender.step(prev, identity_inputs((23, 40)), padded, 1.0) is prev  # a reset keeps it
+    out = blender.step(now, flow_inputs(padded, -8.0, 1.0), padded, 1.0)
+    np.testing.assert_array_equal(out[1:-1, 9:-1], prev[1:-1, 1:-9])  # the outermost pixels: +-0.5 px
     assert np.array_equal(blender.prev, out)
 
     blender.prev = prev
-    half = blender.step(now, flow_inputs((176, 320), 0.0, 1.0), (176, 320), 0.5)  # still: a plain mix
+    half = blender.step(now, flow_inputs(padded, 0.0, 1.0), padded, 0.5)  # still: a plain mix
     mix = (prev.astype(np.float32) + now) / 2
-    assert np.abs(half - mix).max() <= 1.0
+    assert np.abs(half - mix)[1:-1, 1:-1].max() <= 1.0
 
     blender.prev = prev
-    untrusted = blender.step(now, flow_inputs((176, 320), -8.0, 0.0), (176, 320), 1.0)
+    untrusted = blender.step(now, flow_inputs(padded, -8.0, 0.0), padded, 1.0)
     assert np.array_equal(untrusted, now)
 
 
