@@ -89,9 +89,10 @@ def read_clip(path: Path, frames: int) -> list[np.ndarray]:
     return out
 
 
-def warping_errors(engine: Engine, style: np.ndarray, clip: list[np.ndarray], strength: float) -> dict[str, float]:
-    """E_warp of the input, of per-frame output (a = 0) and of the temporal output (a = strength)."""
-    flows = PairFlows(clip)
+def warping_errors(engine: Engine, style: np.ndarray, clip: list[np.ndarray], flows: PairFlows,
+                   strength: float) -> dict[str, float]:
+    """E_warp of the input, of per-frame output (a = 0) and of the temporal output (a = strength);
+    flows: the clip's PairFlows (computed once per clip, shared by every style)."""
     result = {"input": flows.warping_error(clip)}
     for label, a in (("per_frame", 0.0), ("temporal", strength)):
         stylizer = VideoStylizer(engine, style, TemporalSettings(strength=a))
@@ -145,12 +146,14 @@ def evaluate(cfg: EvalConfig, engine: Engine, bank: StyleBank, log=print) -> dic
               "losses": perceptual_losses(engine, bank, names, photos, cfg.paintings, cfg.sheet_size),
               "warping_error": {}, "sharpness": {}}
     clips = {Path(c).name: read_clip(Path(c), cfg.clip_frames) for c in cfg.clips}
+    flows = {name: PairFlows(clip) for name, clip in clips.items()}
     static = static_camera_clip(photos[0], cfg.static_frames, (640, 480))
     for name in names:
         style = bank.vector(name)
         for clip_name, clip in clips.items():
             log(f"warping error: {name} on {clip_name}")
-            report["warping_error"].setdefault(name, {})[clip_name] = warping_errors(engine, style, clip, cfg.temporal)
+            report["warping_error"].setdefault(name, {})[clip_name] = warping_errors(
+                engine, style, clip, flows[clip_name], cfg.temporal)
         log(f"sharpness drift: {name}")
         report["sharpness"][name] = sharpness_drift(engine, style, static, cfg.temporal)
     (cfg.out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
