@@ -102,7 +102,7 @@ class FlowTracker:
         tolerance = self.settings.tolerance
         if self._table[0] != tolerance:
             self._table = (tolerance, _trust_table(tolerance))
-        return self._table[1][mismatch]
+        return np.take(self._table[1], mismatch)
 
     def step(self, frame_bgr: np.ndarray, core_hw: tuple[int, int]) -> TemporalInputs:
         """frame_bgr: the processing-size frame, H x W x 3 uint8 BGR; core_hw: the core's (h, w)."""
@@ -118,8 +118,8 @@ class FlowTracker:
 
         flow = self.dis.calc(grey, prev, None)  # current -> previous, in small-frame pixels
         if s.still > 0:
-            moving = np.einsum("ijk,ijk->ij", flow, flow) >= (s.still / s.flow_downscale) ** 2
-            flow *= moving[..., None]
+            moving = cv2.compare(cv2.magnitude(*cv2.split(flow)), s.still / s.flow_downscale, cv2.CMP_GE)
+            flow = cv2.bitwise_and(flow, flow, mask=moving)  # zero where still
         gh, gw = grey.shape
         maps = cv2.add(self._pixel_grid(gh, gw), flow)
         warped = cv2.remap(prev, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
