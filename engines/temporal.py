@@ -82,7 +82,6 @@ class FlowTracker:
         self.prev_grey: np.ndarray | None = None
         self._coords: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._pixels: dict[tuple[int, int], np.ndarray] = {}
-        self._table = (settings.tolerance, _trust_table(settings.tolerance))
 
     def reset(self) -> None:
         self.prev_grey = None
@@ -97,12 +96,6 @@ class FlowTracker:
         if (h, w) not in self._pixels:
             self._pixels[(h, w)] = np.dstack(_cell_centres(h, w))
         return self._pixels[(h, w)]
-
-    def _trust(self, mismatch: np.ndarray) -> np.ndarray:
-        tolerance = self.settings.tolerance
-        if self._table[0] != tolerance:
-            self._table = (tolerance, _trust_table(tolerance))
-        return np.take(self._table[1], mismatch)
 
     def step(self, frame_bgr: np.ndarray, core_hw: tuple[int, int]) -> TemporalInputs:
         """frame_bgr: the processing-size frame, H x W x 3 uint8 BGR; core_hw: the core's (h, w)."""
@@ -125,7 +118,7 @@ class FlowTracker:
         warped = cv2.remap(prev, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         mismatch = cv2.blur(cv2.absdiff(warped, grey), (3, 3))
         outside = cv2.bitwise_not(cv2.inRange(maps, (0.0, 0.0), (gw - 1.0, gh - 1.0)))
-        trust = self._trust(cv2.bitwise_or(mismatch, outside))  # no trust where the flow leaves the frame
+        trust = np.take(_trust_table(s.tolerance), cv2.bitwise_or(mismatch, outside))  # none where the flow leaves the frame
 
         ch, cw = core_hw
         core_flow = cv2.resize(flow, (cw, ch), interpolation=cv2.INTER_AREA)
