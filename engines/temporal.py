@@ -30,7 +30,7 @@ class TemporalSettings:
     strength: float = 0.8
     output_share: float = 0.55
     flow_downscale: int = 2
-    tolerance: float = 0.08
+    tolerance: float = 0.1
     scene_cut: float = 0.15
     still: float = 0.5
 
