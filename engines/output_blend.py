@@ -38,6 +38,8 @@ class OutputBlender:
                              (np.arange(gh, dtype=np.float32) + 0.5) * sy - 0.5)
         self._base = np.dstack([xs, ys])  # flow-grid cell centres in output pixels (x, y)
         self._scale = (sx, sy, 0.0, 0.0)
+        self._where = np.empty((gh, gw, 2), np.float32)
+        self._share_map = np.empty((gh, gw), np.float32)
         self._maps = np.empty((ph, pw, 2), np.float32)
         self._keep = np.empty((ph, pw), np.float32)
         self._fresh = np.empty((h, w), np.float32)
@@ -59,9 +61,11 @@ class OutputBlender:
         self._buffers(ph, pw, h, w, gh, gw)
         # Where each output pixel comes from, interpolated from the flow grid in one resize: exact
         # inside, up to half a pixel off on the outermost pixels (where resize clamps).
-        where = cv2.add(self._base, cv2.multiply(temporal.flow, self._scale))
-        cv2.resize(where, (pw, ph), dst=self._maps, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(temporal.trust * np.float32(share), (pw, ph), dst=self._keep, interpolation=cv2.INTER_LINEAR)
+        cv2.multiply(temporal.flow, self._scale, dst=self._where)
+        cv2.add(self._base, self._where, dst=self._where)
+        cv2.resize(self._where, (pw, ph), dst=self._maps, interpolation=cv2.INTER_LINEAR)
+        np.multiply(temporal.trust, np.float32(share), out=self._share_map)
+        cv2.resize(self._share_map, (pw, ph), dst=self._keep, interpolation=cv2.INTER_LINEAR)
         maps = self._maps if (ph, pw) == (h, w) else np.ascontiguousarray(self._maps[:h, :w])
         keep = self._keep[:h, :w]
         cv2.subtract(1.0, keep, dst=self._fresh)
