@@ -49,8 +49,15 @@ def cmd_train(args) -> int:
     for folder in content:
         if not Path(folder).is_dir():
             raise UsageError(f"content folder not found: {folder}")
+    motion = args.motion or []
+    for folder in [*motion, *([args.warm_start] if args.warm_start else [])]:
+        if not Path(folder).exists():
+            raise UsageError(f"not found: {folder}")
     cfg = TrainConfig(styles=styles, content_dirs=content, out_dir=args.out, steps=args.steps, batch=args.batch,
-                      style_weight=args.style_weight, temporal_weight=args.temporal_weight, seed=args.seed)
+                      style_weight=args.style_weight, temporal_weight=args.temporal_weight, seed=args.seed,
+                      motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
+                      warm_start=args.warm_start or "", distill_weight=args.distill_weight,
+                      distill_until=args.distill_until, perceptual_from=args.perceptual_from)
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
     except VGGWeightsMissing as exc:
@@ -88,7 +95,13 @@ def add_training_commands(sub) -> None:
     s.add_argument("--steps", type=int, default=6000)
     s.add_argument("--batch", type=int, default=4)
     s.add_argument("--style-weight", type=float, default=2.0)
-    s.add_argument("--temporal-weight", type=float, default=10.0)
+    s.add_argument("--temporal-weight", type=float, default=200.0, help="synthetic motion (moved, noisy copy)")
+    s.add_argument("--motion", action="append", help="folder of clips / frame folders for the real-motion loss (repeat)")
+    s.add_argument("--motion-weight", type=float, default=200.0)
+    s.add_argument("--warm-start", help="v1 checkpoint: initial weights and distillation teacher")
+    s.add_argument("--distill-weight", type=float, default=50.0)
+    s.add_argument("--distill-until", type=int, default=1500, help="step at which distillation has faded out")
+    s.add_argument("--perceptual-from", type=int, default=0, help="steps before this skip the VGG losses")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_train)
 
@@ -130,11 +143,14 @@ def cmd_eval(args) -> int:
     except VGGWeightsMissing as exc:
         raise UsageError(str(exc)) from exc
     for name in report["styles"]:
-        ratios = [v["ratio"] for v in report["warping_error"].get(name, {}).values()]
+        clips = report["warping_error"].get(name, {}).values()
+        ratio = np.mean([v["ratio"] for v in clips]) if clips else float("nan")
+        moving = np.mean([v["sharpness_ratio"] for v in clips]) if clips else float("nan")
         drift = report["sharpness"][name]["late_ratio"]
         losses = report["losses"][name]
         print(f"{name:<18} content {losses['content']:.3f} style {losses.get('style', float('nan')):.3f} "
-              f"E_warp temporal/per-frame {np.mean(ratios) if ratios else float('nan'):.3f} sharpness late ratio {drift:.3f}")
+              f"E_warp temporal/per-frame {ratio:.3f} sharpness temporal/per-frame moving {moving:.3f} "
+              f"still {drift:.3f} flip ring/interior {report['flip_ring_ratio'][name]:.2f}")
     print(f"sheet: {Path(args.out) / 'sheet.png'}; report: {Path(args.out) / 'report.json'}")
     return 0
 

@@ -1,11 +1,12 @@
 """Inference backends behind one `Engine` protocol, and the choice between them.
 
-Every engine maps (image, style, state, temporal) -> (image, state):
+Every engine maps (image, style, prev, blend) -> (image, state):
     image   1 x 3 x H x W float32 RGB in [0, 1], H and W multiples of 8
     style   S float32 style vector
-    state   1 x C x H/8 x W/8 float32, the previous fused core features (zeros after a reset)
-    temporal  grid and blend from `temporal.FlowTracker`
-    returns 1 x 3 x H x W float32 RGB in (0, 1), and the new state.
+    prev    1 x H/8 x W/8 x C float32, the previous fused core features warped to this frame
+            (temporal.warp_state; zeros after a reset)
+    blend   1 x 1 x H/8 x W/8 float32 in [0, 1], from `temporal.FlowTracker`
+    returns 1 x 3 x H x W float32 RGB in (0, 1), and the new state (1 x H/8 x W/8 x C).
 Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Protocol
 import numpy as np
 
 from stylecam.engines.contract import INPUTS, OUTPUTS
-from stylecam.engines.temporal import TemporalInputs
 
 ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
 
@@ -33,8 +33,8 @@ class Engine(Protocol):
     precision: str  # "fp32" or "fp16"
     core_channels: int
 
-    def run(self, image: np.ndarray, style: np.ndarray, state: np.ndarray,
-            temporal: TemporalInputs) -> tuple[np.ndarray, np.ndarray]: ...
+    def run(self, image: np.ndarray, style: np.ndarray, prev: np.ndarray,
+            blend: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
@@ -86,11 +86,13 @@ class OrtEngine:
         if not actual or actual[0] != provider:
             raise EngineUnavailable(f"{provider} did not initialise (session runs on {actual})")
         self.provider = provider
-        self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[1])
+        names = [i.name for i in self.session.get_inputs()]
+        if names != list(INPUTS):
+            raise EngineUnavailable(f"{model} has inputs {names}, not {list(INPUTS)}: a graph from another version")
+        self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
 
-    def run(self, image, style, state, temporal):
-        feed = dict(zip(INPUTS, (image, style, state, temporal.grid, temporal.blend)))
-        output, fused = self.session.run(OUTPUTS, feed)
+    def run(self, image, style, prev, blend):
+        output, fused = self.session.run(OUTPUTS, dict(zip(INPUTS, (image, style, prev, blend))))
         return output, fused
 
 
@@ -112,12 +114,11 @@ class TorchEngine:
         self.net = load_network(checkpoint)
         self.core_channels = self.net.config.core_channels
 
-    def run(self, image, style, state, temporal):
+    def run(self, image, style, prev, blend):
         t = self.torch
         with t.inference_mode():
-            out, fused = self.net(t.from_numpy(image), t.from_numpy(style), t.from_numpy(state),
-                                  t.from_numpy(temporal.grid), t.from_numpy(temporal.blend))
-        return out.numpy(), fused.numpy()
+            out, fused = self.net(t.from_numpy(image), t.from_numpy(style), t.from_numpy(prev), t.from_numpy(blend))
+        return out.numpy(), np.ascontiguousarray(fused.numpy())
 
 
 _ORT_PROVIDERS = {

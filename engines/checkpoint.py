@@ -17,11 +17,19 @@ def _load(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def net_config(saved: dict) -> NetConfig:
+    """The NetConfig a checkpoint was saved with; checkpoints from before the layout had a
+    version are v1."""
+    if "version" not in saved:
+        return NetConfig.v1()
+    return NetConfig(widths=tuple(saved["widths"]), residual_blocks=saved["residual_blocks"],
+                     residual_inner=saved["residual_inner"], version=saved["version"])
+
+
 def load_network(path: Path) -> Stylizer:
     """The eval-mode network stored in a checkpoint."""
     state = _load(path)
-    cfg = state["net_config"]
-    net = Stylizer(NetConfig(widths=tuple(cfg["widths"]), residual_blocks=cfg["residual_blocks"]))
+    net = Stylizer(net_config(state["net_config"]))
     net.load_state_dict(state["net"])
     return net.eval()
 

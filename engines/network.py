@@ -1,20 +1,28 @@
-"""The stylizer network (torch): a strided 4x4 stem, 1/8-resolution residual core,
-temporal fusion of the core's output, and a decoder; many styles through conditional instance
-norm, the style vector being an *input* of the graph.
+"""The stylizer network (torch): a strided 4x4 stem, 1/8-resolution residual core, temporal
+fusion of the core's output, and a decoder; many styles through conditional instance norm, the
+style vector being an *input* of the graph.
 
 Shapes (N = 1 at run time, H and W multiples of 8):
     image     N x 3 x H x W        float32 RGB in [0, 1]
     style     S (or N x S)         float32, the style's norm parameters (see `style_size`)
-    prev      N x C x H/8 x W/8    the previous fused core features (zeros on a reset)
-    grid      N x H/8 x W/8 x 2    sampling positions of the current cells in the previous frame,
-                                   normalised to [-1, 1] (x, y), align_corners=False
-    blend     N x 1 x H/8 x W/8    a * M in [0, 1]: how much of warp(prev) to keep per cell
+    prev      N x H/8 x W/8 x C    the previous fused core features (channels last), already warped
+                                   to this frame by the flow (temporal.warp_state); zeros on a reset
+    blend     N x 1 x H/8 x W/8    a * M in [0, 1]: how much of prev to keep per cell
     -> output N x 3 x H x W        float32 RGB in (0, 1)
-    -> fused  N x C x H/8 x W/8    the state for the next frame
+    -> fused  N x H/8 x W/8 x C    the state for the next frame (channels last)
 
 Fusion sits after the residual core, right before the decoder: a trusted cell then decodes the
 same features as the previous frame did, so strokes follow the motion instead of re-rolling.
 With blend = 0 the fused features equal the current ones exactly (x + 0 * d == x).
+
+Two layouts (NetConfig.version):
+  v2 (shipped): reflection padding everywhere (no position bias at the frame border), residual
+     blocks that narrow to `residual_inner` channels, and a decoder that ends at 1/4 resolution
+     (1x1 reduce at 1/8, nearest x2, two 3x3 convs, a 3x3 conv to 48 channels pixel-shuffled x4).
+     About 4.4 K multiply-adds per output pixel.
+  v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
+     + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
+     read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
 """
 from __future__ import annotations
 
@@ -24,21 +32,35 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+
 @dataclass(frozen=True)
 class NetConfig:
-    """Layer widths: full/2, /4 and /8 resolution channels, and the residual block count."""
+    """Layer widths at 1/2, 1/4 and 1/8 resolution, the residual block count and inner width, and
+    the layout version (see the module doc)."""
 
     widths: tuple[int, int, int] = (16, 32, 64)
     residual_blocks: int = 4
+    residual_inner: int = 32
+    version: int = 2
+
+    @classmethod
+    def v1(cls) -> NetConfig:
+        return cls(widths=(16, 32, 64), residual_blocks=4, residual_inner=64, version=1)
 
     @property
     def core_channels(self) -> int:
         return self.widths[2]
 
+    @property
+    def padding(self) -> str:
+        return "reflect" if self.version >= 2 else "zeros"
+
     def norm_channels(self) -> list[int]:
         """Channels of every conditional norm layer, in the order they read the style vector."""
         w1, w2, w3 = self.widths
-        return [w1, w2, w3] + [w3] * (2 * self.residual_blocks) + [w2, w1]
+        core = [self.residual_inner, w3] * self.residual_blocks
+        decoder = [w2, w2, w1] if self.version >= 2 else [w2, w1]
+        return [w1, w2, w3] + core + decoder
 
     def style_size(self) -> int:
         """Length of a style vector: a scale and a shift per normalised channel."""
@@ -48,10 +70,6 @@ class NetConfig:
         """A neutral style vector (scale 1, shift 0 everywhere)."""
         parts = [torch.cat([torch.ones(c), torch.zeros(c)]) for c in self.norm_channels()]
         return torch.cat(parts)
-
-
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
 
 
 def _cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
@@ -66,15 +84,26 @@ class Stylizer(nn.Module):
         super().__init__()
         self.config = config
         w1, w2, w3 = config.widths
-        self.enc1 = nn.Conv2d(3, w1, 4, stride=2, padding=1)  # straight to H/2
-        self.enc2 = _conv(w1, w2, stride=2)  # H/4
-        self.enc3 = _conv(w2, w3, stride=2)  # H/8
-        self.res = nn.ModuleList(
-            nn.ModuleList([_conv(w3, w3), _conv(w3, w3)]) for _ in range(config.residual_blocks)
-        )
-        self.dec1 = _conv(w3, w2)  # after nearest x2, at H/4
-        self.dec2 = _conv(w2, w1)  # after nearest x2, at H/2
-        self.out = _conv(w1, 12)  # pixel-shuffled to 3 x H x W
+        pad = config.padding
+
+        def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+            return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, padding_mode=pad)
+
+        self.enc1 = nn.Conv2d(3, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
+        self.enc2 = conv(w1, w2, stride=2)  # H/4
+        self.enc3 = conv(w2, w3, stride=2)  # H/8
+        inner = config.residual_inner
+        self.res = nn.ModuleList(nn.ModuleList([conv(w3, inner), conv(inner, w3)])
+                                 for _ in range(config.residual_blocks))
+        if config.version >= 2:
+            self.reduce = nn.Conv2d(w3, w2, 1)  # at H/8
+            self.dec1 = conv(w2, w2)  # after nearest x2, at H/4
+            self.dec2 = conv(w2, w1)  # H/4
+            self.out = conv(w1, 48)  # pixel-shuffled x4 to 3 x H x W
+        else:
+            self.dec1 = conv(w3, w2)  # after nearest x2, at H/4
+            self.dec2 = conv(w2, w1)  # after nearest x2, at H/2
+            self.out = conv(w1, 12)  # pixel-shuffled x2 to 3 x H x W
         self._split = [c for c in config.norm_channels() for _ in (0, 1)]
 
     def encode(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -93,29 +122,24 @@ class Stylizer(nn.Module):
     def decode(self, features: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """Core features -> image N x 3 x H x W RGB in (0, 1)."""
         p = torch.split(style, self._split, dim=-1)
+        if self.config.version >= 2:
+            x = F.relu(_cin(self.reduce(features), p[-6], p[-5]))
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            x = F.relu(_cin(self.dec1(x), p[-4], p[-3]))
+            x = F.relu(_cin(self.dec2(x), p[-2], p[-1]))
+            return torch.sigmoid(F.pixel_shuffle(self.out(x), 4))
         x = F.interpolate(features, scale_factor=2.0, mode="nearest")
         x = F.relu(_cin(self.dec1(x), p[-4], p[-3]))
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         x = F.relu(_cin(self.dec2(x), p[-2], p[-1]))
         return torch.sigmoid(F.pixel_shuffle(self.out(x), 2))
 
-    def forward(
-        self,
-        image: torch.Tensor,
-        style: torch.Tensor,
-        prev: torch.Tensor,
-        grid: torch.Tensor,
-        blend: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def stylize(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Per-frame stylisation (no temporal state): image -> image, both N x 3 x H x W RGB."""
+        return self.decode(self.encode(image, style), style)
+
+    def forward(self, image: torch.Tensor, style: torch.Tensor, prev: torch.Tensor,
+                blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.encode(image, style)
-        warped = F.grid_sample(prev, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        fused = features + blend * (warped - features)
-        return self.decode(fused, style), fused
-
-
-def identity_grid(height: int, width: int) -> torch.Tensor:
-    """1 x height x width x 2 grid that samples every cell at its own centre."""
-    ys = (torch.arange(height, dtype=torch.float32) + 0.5) / height * 2 - 1
-    xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width * 2 - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], dim=-1)[None]
+        fused = features + blend * (prev.permute(0, 3, 1, 2) - features)
+        return self.decode(fused, style), fused.permute(0, 2, 3, 1)

@@ -15,7 +15,7 @@ import numpy as np
 from stylecam.engines.backends import Engine
 from stylecam.engines.contract import DOWNSCALE
 from stylecam.engines.output_blend import OutputBlender
-from stylecam.engines.temporal import FlowTracker, TemporalSettings
+from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
 STAGES = ("preprocess", "flow", "engine", "postprocess", "blend")
 
@@ -25,7 +25,7 @@ class StageTimes:
     """Milliseconds spent in each stage of one step."""
 
     preprocess: float = 0.0
-    flow: float = 0.0
+    flow: float = 0.0  # flow, trust, and the previous state warped to this frame
     engine: float = 0.0
     postprocess: float = 0.0
     blend: float = 0.0  # the output blend of the temporal path
@@ -62,7 +62,8 @@ class VideoStylizer:
         self.tracker = FlowTracker(temporal)
         self.blender = OutputBlender()
         self.size = size
-        self.state: np.ndarray | None = None
+        self.state: np.ndarray | None = None  # 1 x h x w x C, the last fused features
+        self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
         self._buffers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def reset(self) -> None:
@@ -113,12 +114,16 @@ class VideoStylizer:
 
         core = (ph // DOWNSCALE, pw // DOWNSCALE)
         temporal = self.tracker.step(padded, core)
-        state_shape = (1, self.engine.core_channels, *core)
+        state_shape = (1, *core, self.engine.core_channels)
+        if self._prev is None or self._prev.shape != state_shape:
+            self._prev = np.zeros(state_shape, np.float32)
         if temporal.reset or self.state is None or self.state.shape != state_shape:
-            self.state = np.zeros(state_shape, np.float32)
+            self._prev.fill(0.0)
+        else:
+            warp_state(self.state, temporal.maps, out=self._prev)
         t2 = time.perf_counter()
 
-        output, self.state = self.engine.run(blob, self.style, self.state, temporal)
+        output, self.state = self.engine.run(blob, self.style, self._prev, temporal.blend)
         t3 = time.perf_counter()
 
         rgb8 = cv2.convertScaleAbs(output[0, :, :h, :w].reshape(3 * h, w), alpha=255.0).reshape(3, h, w)

@@ -18,9 +18,9 @@ from stylecam.assets import paths
 from stylecam.engines.backends import OrtEngine, TorchEngine
 from stylecam.engines.checkpoint import load_bank
 from stylecam.engines.contract import DOWNSCALE, INPUTS, OUTPUTS
-from stylecam.engines.temporal import FlowTracker, TemporalSettings
+from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
-OPSET = 18  # GridSample needs >= 16
+OPSET = 18
 
 
 class ParityError(RuntimeError):
@@ -44,17 +44,15 @@ def export_graph(checkpoint: Path, onnx_path: Path) -> None:
     import torch
 
     from stylecam.engines.checkpoint import load_network
-    from stylecam.engines.network import identity_grid
 
     net = load_network(checkpoint)
     c = net.config.core_channels
     h8, w8 = 12, 16
     args = (torch.rand(1, 3, h8 * DOWNSCALE, w8 * DOWNSCALE), net.config.identity_style(),
-            torch.zeros(1, c, h8, w8), identity_grid(h8, w8), torch.zeros(1, 1, h8, w8))
+            torch.zeros(1, h8, w8, c), torch.zeros(1, 1, h8, w8))
     rows, cols = torch.export.Dim("h8", min=2, max=1024), torch.export.Dim("w8", min=2, max=1024)
-    core = {2: rows, 3: cols}
-    dynamic = {"image": {2: DOWNSCALE * rows, 3: DOWNSCALE * cols}, "style": None, "prev": core,
-               "grid": {1: rows, 2: cols}, "blend": core}
+    dynamic = {"image": {2: DOWNSCALE * rows, 3: DOWNSCALE * cols}, "style": None, "prev": {1: rows, 2: cols},
+               "blend": {2: rows, 3: cols}}
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*axis name.*will not be used")
@@ -78,10 +76,12 @@ def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: n
         core = (h // DOWNSCALE, w // DOWNSCALE)
         temporal = tracker.step(frame, core)
         if state is None or temporal.reset:
-            state = np.zeros((1, torch_engine.core_channels, *core), np.float32)
+            prev = np.zeros((1, *core, torch_engine.core_channels), np.float32)
+        else:
+            prev = warp_state(state, temporal.maps)
         blob = cv2.dnn.blobFromImage(frame, 1.0 / 255.0, swapRB=True)
-        out_t, state_t = torch_engine.run(blob, style, state, temporal)
-        out_o, state_o = ort_engine.run(blob, style, state, temporal)
+        out_t, state_t = torch_engine.run(blob, style, prev, temporal.blend)
+        out_o, state_o = ort_engine.run(blob, style, prev, temporal.blend)
         worst = max(worst, float(np.abs(out_t - out_o).max()), float(np.abs(state_t - state_o).max()))
         state = state_t
     return worst

@@ -1,6 +1,8 @@
 """Shared fixtures: real frames from the bundled sample clip, the shipped bank and engines."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from stylecam.app.sources import VideoFileSource
 from stylecam.assets import paths
 
 
+V1_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "v1_bank_checkpoint.pt"  # v2's teacher
 SHOT_START = 21  # frames 21-64 of the sample clip are one shot (cuts after frames 20 and 64)
 
 

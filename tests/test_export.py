@@ -28,7 +28,7 @@ def test_export_writes_checked_graph_with_parity(exported):
     model = onnx.load(str(report.onnx_path))
     onnx.checker.check_model(model)
     names = [i.name for i in model.graph.input]
-    assert names == ["image", "style", "prev", "grid", "blend"]
+    assert names == ["image", "style", "prev", "blend"]
     image_dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert image_dims[2:] == ["8*h8", "8*w8"]  # dynamic height and width, multiples of 8
     bank = StyleBank.load(report.bank_path)
@@ -62,8 +62,8 @@ def test_torch_and_ort_engines_agree_on_a_frame(bank):
     frame = clip_frames(1, start=25)[0][:352]
     blob = cv2.dnn.blobFromImage(frame, 1 / 255.0, swapRB=True)
     torch_engine, ort_engine = TorchEngine(paths.checkpoint()), OrtEngine(paths.model_onnx(), "CPUExecutionProvider")
-    state = np.zeros((1, ort_engine.core_channels, 44, 80), np.float32)
-    a, _ = torch_engine.run(blob, bank.vectors[4], state, identity_inputs((44, 80)))
-    b, _ = ort_engine.run(blob, bank.vectors[4], state, identity_inputs((44, 80)))
+    state = np.zeros((1, 44, 80, ort_engine.core_channels), np.float32)
+    a, _ = torch_engine.run(blob, bank.vectors[4], state, identity_inputs((44, 80)).blend)
+    b, _ = ort_engine.run(blob, bank.vectors[4], state, identity_inputs((44, 80)).blend)
     assert a.shape == (1, 3, 352, 640)
     assert np.abs(a - b).max() <= 1e-3

@@ -9,7 +9,7 @@ import pytest
 from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.stability import PairFlows
 from stylecam.engines.stylizer import VideoStylizer
-from stylecam.engines.temporal import FlowTracker, TemporalSettings, identity_inputs
+from stylecam.engines.temporal import FlowTracker, TemporalSettings, identity_inputs, warp_state
 
 
 def run(engine, style, frames, strength):
@@ -27,23 +27,36 @@ def test_strength_zero_equals_per_frame_exactly(ort_engine, bank, frames_small):
 def test_zero_blend_ignores_any_state(ort_engine, bank, frames_small):
     blob = cv2.dnn.blobFromImage(frames_small[0][:176], 1 / 255.0, swapRB=True)
     core = (176 // 8, 320 // 8)
-    inputs = identity_inputs(core)
-    zeros = np.zeros((1, ort_engine.core_channels, *core), np.float32)
+    blend = identity_inputs(core).blend
+    zeros = np.zeros((1, *core, ort_engine.core_channels), np.float32)
     noise = np.random.default_rng(0).normal(size=zeros.shape).astype(np.float32) * 5
-    a, _ = ort_engine.run(blob, bank.vectors[1], zeros, inputs)
-    b, _ = ort_engine.run(blob, bank.vectors[1], noise, inputs)
+    a, _ = ort_engine.run(blob, bank.vectors[1], zeros, blend)
+    b, _ = ort_engine.run(blob, bank.vectors[1], noise, blend)
     assert np.array_equal(a, b)
 
 
-def test_full_blend_with_identity_grid_reuses_state(ort_engine, bank, frames_small):
-    """blend = 1 on an in-place grid: the fused state is the previous state, unchanged."""
+def test_full_blend_reuses_state(ort_engine, bank, frames_small):
+    """blend = 1: the fused state is the (warped) previous state, unchanged."""
     blob = cv2.dnn.blobFromImage(frames_small[0][:176], 1 / 255.0, swapRB=True)
     core = (176 // 8, 320 // 8)
-    inputs = identity_inputs(core)
-    inputs.blend[:] = 1.0
-    state = np.random.default_rng(1).normal(size=(1, ort_engine.core_channels, *core)).astype(np.float32)
-    _, fused = ort_engine.run(blob, bank.vectors[0], state, inputs)
+    blend = np.ones((1, 1, *core), np.float32)
+    state = np.random.default_rng(1).normal(size=(1, *core, ort_engine.core_channels)).astype(np.float32)
+    _, fused = ort_engine.run(blob, bank.vectors[0], state, blend)
     np.testing.assert_allclose(fused, state, atol=1e-5)
+
+
+def test_state_warp_moves_features_along_the_flow():
+    """maps from the tracker: each cell samples the previous state where it came from; whole-cell
+    positions copy exactly (a still camera does not blur the state)."""
+    rng = np.random.default_rng(2)
+    state = rng.normal(size=(1, 10, 12, 64)).astype(np.float32)
+    xs, ys = np.meshgrid(np.arange(12, dtype=np.float32), np.arange(10, dtype=np.float32))
+    still = np.dstack([xs, ys])
+    assert np.array_equal(warp_state(state, still), state)
+    shifted = warp_state(state, np.dstack([xs - 2, ys]))  # content moved 2 cells right
+    assert np.array_equal(shifted[0, :, 2:], state[0, :, :-2])
+    half = warp_state(state, np.dstack([xs + 0.5, ys]))
+    np.testing.assert_allclose(half[0, :, :-1], (state[0, :, :-1] + state[0, :, 1:]) / 2, atol=1e-5)
 
 
 def test_flow_follows_a_known_shift(frames_small):
@@ -53,9 +66,9 @@ def test_flow_follows_a_known_shift(frames_small):
     tracker = FlowTracker(TemporalSettings(strength=1.0, scene_cut=1.0))
     tracker.step(frame, (22, 40))
     moved = tracker.step(shifted, (22, 40))
-    still = identity_inputs((22, 40))
-    dx_px = (moved.grid[0, 4:-4, 4:-4, 0] - still.grid[0, 4:-4, 4:-4, 0]) * 320 / 2
-    dy_px = (moved.grid[0, 4:-4, 4:-4, 1] - still.grid[0, 4:-4, 4:-4, 1]) * 180 / 2
+    xs, ys = np.meshgrid(np.arange(40, dtype=np.float32), np.arange(22, dtype=np.float32))
+    dx_px = (moved.maps[4:-4, 4:-4, 0] - xs[4:-4, 4:-4]) * 320 / 40
+    dy_px = (moved.maps[4:-4, 4:-4, 1] - ys[4:-4, 4:-4]) * 176 / 22
     assert np.median(dx_px) == pytest.approx(-8.0, abs=1.0)
     assert abs(np.median(dy_px)) < 1.0
     assert np.median(moved.blend) > 0.7  # trusted where the shift explains the new frame

@@ -94,7 +94,8 @@ def test_training_steps_reduce_the_loss(vgg, image_dir):
     opt = torch.optim.Adam(list(net.parameters()) + [styles], lr=2e-3)
     history = []
     for _ in range(12):
-        parts = step_losses(net, styles[idx], vgg, x, targets, idx, cfg, torch.Generator().manual_seed(0))
+        parts = step_losses(net, styles[idx], vgg, x, targets, idx, cfg, torch.Generator().manual_seed(0),
+                            step=0, use_bf16=False)
         opt.zero_grad()
         parts["loss"].backward()
         opt.step()
@@ -185,3 +186,93 @@ def test_eval_writes_sheet_losses_and_stability(image_dir, tmp_path, bank, ort_e
     we = report["warping_error"][names[0]]["clip.mp4"]
     assert we["pairs"] == 15 and 0 < we["temporal"] and we["ratio"] == we["temporal"] / we["per_frame"]
     assert report["sharpness"][names[1]]["per_frame_late"] > 0
+    assert we["sharpness_ratio"] == we["temporal_sharpness"] / we["per_frame_sharpness"] and we["per_frame_sharpness"] > 0
+    assert set(report["flip_ring_ratio"]) == set(names) and all(v > 0 for v in report["flip_ring_ratio"].values())
+
+
+AVX2_ONLY = {"fpu", "sse4_2", "avx", "avx2", "fma", "f16c"}
+
+
+def test_bf16_only_where_the_cpu_has_it():
+    from stylecam.train.precision import native_bf16
+
+    assert not native_bf16(AVX2_ONLY)
+    assert not native_bf16(AVX2_ONLY | {"avx512f", "avx512bw", "avx512_vnni"})  # AVX-512 without BF16
+    assert native_bf16(AVX2_ONLY | {"avx512f", "avx512_bf16"})
+    assert native_bf16(AVX2_ONLY | {"amx_bf16"})
+
+
+@needs_vgg
+def test_no_autocast_on_a_cpu_without_native_bf16(image_dir, tmp_path, monkeypatch, capsys):
+    """On an AVX2-only CPU neither `train` nor `train-style` may enter bf16 autocast (emulated
+    there, ~150x slower than fp32), and their progress lines say fp32."""
+    from stylecam.train import precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: set(AVX2_ONLY))
+    entered = []
+
+    class Forbidden:
+        def __init__(self, *args, **kwargs):
+            entered.append((args, kwargs))
+
+        def __enter__(self):
+            raise AssertionError("autocast entered on a CPU without native bf16")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(torch, "autocast", Forbidden)
+    train(_tiny_config(image_dir, tmp_path / "run", 1), log=lambda m: None)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["train-style", str(image_dir[1]), "--name", "no_bf16", "--steps", "1", "--batch", "1",
+                 "--crop", "64"]) == 0
+    assert not entered
+    assert "[fp32: no native bf16 on this CPU]" in capsys.readouterr().err
+
+
+def test_warm_start_copies_the_v1_encoder_and_styles():
+    from stylecam.engines.checkpoint import load_bank, load_network
+    from stylecam.engines.network import NetConfig, Stylizer
+    from stylecam.train.warm_start import init_from_v1
+    from tests.conftest import V1_CHECKPOINT
+
+    teacher, bank = load_network(V1_CHECKPOINT), load_bank(V1_CHECKPOINT)
+    assert teacher.config == NetConfig.v1()
+    student = Stylizer(NetConfig())
+    styles = init_from_v1(student, teacher, torch.from_numpy(bank.vectors))
+    assert styles.shape == (len(bank.names), NetConfig().style_size())
+    assert torch.equal(student.enc2.weight, teacher.enc2.weight)
+    assert torch.equal(student.res[1][0].weight, teacher.res[1][0].weight[:32])
+    assert torch.equal(student.res[1][1].weight, teacher.res[1][1].weight[:, :32])
+    # the first norm layer (16 scales, 16 shifts) and the first residual conv's first 32 scales carry over
+    v1 = torch.from_numpy(bank.vectors)
+    assert torch.equal(styles[:, :32], v1[:, :32])
+    v1_res0, v2_res0 = 2 * (16 + 32 + 64), 2 * (16 + 32 + 64)
+    assert torch.equal(styles[:, v2_res0 : v2_res0 + 32], v1[:, v1_res0 : v1_res0 + 32])
+    # the first residual block's first 32 inner channels compute what v1's did, before the norm
+    x = torch.rand(1, 64, 12, 16)
+    with torch.no_grad():  # v1 pads with zeros, so the student's conv is applied to a zero-padded input
+        ours = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1)), student.res[0][0].weight,
+                                          student.res[0][0].bias)
+        theirs = teacher.res[0][0](x)[:, :32]
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_motion_pairs_line_frames_up_along_the_flow():
+    """Real frames moved 6 px right: the pair's flow says so, and prev warped by a crop's grid
+    matches cur on the trusted pixels far better than unwarped."""
+    from stylecam.train.motion import MotionCrops, frame_pairs, warp_to
+
+    rgb = cv2.cvtColor(clip_frames(1, (320, 180), start=SHOT_START + 5)[0], cv2.COLOR_BGR2RGB)
+    moved = np.ascontiguousarray(np.roll(rgb, 6, axis=1))
+    pairs = frame_pairs([rgb, moved], gaps=(1,), every=1)
+    assert len(pairs) == 1
+    flow = pairs[0].flow[20:-20, 20:-20]
+    assert np.median(flow[..., 0]) == pytest.approx(-6.0, abs=0.5)
+    assert abs(np.median(flow[..., 1])) < 0.5
+    prev, cur, grid, valid = MotionCrops(pairs, 128, torch.Generator().manual_seed(0)).batch(3)
+    assert prev.shape == cur.shape == (3, 3, 128, 128) and grid.shape == (3, 128, 128, 2)
+    assert 0.5 < valid.mean() < 1.0  # the columns that came from outside the crop are not trusted
+    warped_err = ((warp_to(prev, grid) - cur).abs() * valid).sum() / valid.sum()
+    still_err = ((prev - cur).abs() * valid).sum() / valid.sum()
+    assert warped_err < 0.25 * still_err

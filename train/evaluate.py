@@ -1,5 +1,6 @@
-"""`stylecam eval`: a contact sheet, perceptual losses per style, and temporal stability figures
-(warping error with and without the temporal path, sharpness drift on a static camera)."""
+"""`stylecam eval`: a contact sheet, perceptual losses per style, temporal stability figures
+(warping error with and without the temporal path, the temporal output's sharpness on moving
+footage, sharpness drift on a static camera) and the flip test for position bias."""
 from __future__ import annotations
 
 import json
@@ -91,15 +92,39 @@ def read_clip(path: Path, frames: int) -> list[np.ndarray]:
 
 def warping_errors(engine: Engine, style: np.ndarray, clip: list[np.ndarray], flows: PairFlows,
                    strength: float) -> dict[str, float]:
-    """E_warp of the input, of per-frame output (a = 0) and of the temporal output (a = strength);
+    """E_warp of the input, of per-frame output (a = 0) and of the temporal output (a = strength),
+    and the mean Laplacian variance of both outputs (sharpness on moving footage);
     flows: the clip's PairFlows (computed once per clip, shared by every style)."""
     result = {"input": flows.warping_error(clip)}
     for label, a in (("per_frame", 0.0), ("temporal", strength)):
         stylizer = VideoStylizer(engine, style, TemporalSettings(strength=a))
-        result[label] = flows.warping_error([stylizer.step(f).image for f in clip])
+        outputs = [stylizer.step(f).image for f in clip]
+        result[label] = flows.warping_error(outputs)
+        result[f"{label}_sharpness"] = float(np.mean([sharpness(o) for o in outputs]))
     result["ratio"] = result["temporal"] / result["per_frame"]
+    result["sharpness_ratio"] = result["temporal_sharpness"] / result["per_frame_sharpness"]
     result["pairs"] = len(flows.pairs)
     return result
+
+
+RING = 32  # pixels: the border band of the flip test
+
+
+def flip_test(engine: Engine, style: np.ndarray, photos: list[np.ndarray], size: tuple[int, int] = (640, 480)) -> float:
+    """Position bias: D = |S(flip x) - flip S(x)| (mirror left-right), mean over photos; returns
+    the mean of D in the outer RING pixels over its mean inside. A network that treats the border
+    like the interior scores about 1; zero padding's bias shows as more."""
+    w, h = size
+    ring = np.ones((h, w), bool)
+    ring[RING:-RING, RING:-RING] = False
+    outer, inner = [], []
+    for photo in photos:
+        x = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+        stylise = lambda image: VideoStylizer(engine, style, TemporalSettings(strength=0.0), size).step(image).image  # noqa: E731
+        d = np.abs(stylise(np.ascontiguousarray(x[:, ::-1])).astype(np.float32) - stylise(x)[:, ::-1]).mean(axis=2)
+        outer.append(d[ring].mean())
+        inner.append(d[~ring].mean())
+    return float(np.mean(outer) / max(np.mean(inner), 1e-6))
 
 
 def static_camera_clip(photo: np.ndarray, frames: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
@@ -144,7 +169,7 @@ def evaluate(cfg: EvalConfig, engine: Engine, bank: StyleBank, log=print) -> dic
     log("perceptual losses")
     report = {"styles": names, "temporal": cfg.temporal,
               "losses": perceptual_losses(engine, bank, names, photos, cfg.paintings, cfg.sheet_size),
-              "warping_error": {}, "sharpness": {}}
+              "warping_error": {}, "sharpness": {}, "flip_ring_ratio": {}}
     clips = {Path(c).name: read_clip(Path(c), cfg.clip_frames) for c in cfg.clips}
     flows = {name: PairFlows(clip) for name, clip in clips.items()}
     static = static_camera_clip(photos[0], cfg.static_frames, (640, 480))
@@ -156,5 +181,7 @@ def evaluate(cfg: EvalConfig, engine: Engine, bank: StyleBank, log=print) -> dic
                 engine, style, clip, flows[clip_name], cfg.temporal)
         log(f"sharpness drift: {name}")
         report["sharpness"][name] = sharpness_drift(engine, style, static, cfg.temporal)
+        log(f"flip test: {name}")
+        report["flip_ring_ratio"][name] = flip_test(engine, style, photos)
     (cfg.out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -1,4 +1,15 @@
-"""The training loop for the multi-style network: resumable, seeded, bf16 VGG on CPU."""
+"""The training loop for the multi-style network: resumable, seeded; bf16 VGG only on CPUs with
+native bf16 (train/precision.py).
+
+Losses per step (weights relative to the content loss, 1.0):
+  content + style   VGG16 perceptual losses on a batch of content crops (from `perceptual_from`)
+  temporal          the output for a crop vs the output for a randomly moved, noisy copy of it
+  motion            real motion: the output for frame t vs the output for frame t-1 warped by the
+                    input's flow, on trusted pixels, with fresh noise on both frames
+  distill           (warm start only) the output vs the v1 teacher's, both average-pooled x2 and
+                    the outer ring left out (the teacher's zero-padding bias is not copied);
+                    its weight falls linearly to 0 at `distill_until`
+"""
 from __future__ import annotations
 
 import os
@@ -8,12 +19,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from stylecam.engines.network import NetConfig, Stylizer
 from stylecam.train import losses
 from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, to_tensor
+from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_to
+from stylecam.train.precision import describe, native_bf16, perceptual_autocast
 from stylecam.train.progress import Progress
 from stylecam.train.vgg import load_vgg
+
+DISTILL_RING = 16  # pixels of the crop's border left out of the distillation loss
 
 
 @dataclass
@@ -33,7 +49,16 @@ class TrainConfig:
     style_weight: float = 2.0
     tv_weight: float = 0.0
     temporal_weight: float = 10.0
-    noise: float = 0.02  # std of the noise added to the moved frame (RGB 0-1)
+    noise: float = 0.02  # std of the noise added to moved and real-motion frames (RGB 0-1)
+    motion_dirs: list[str] = field(default_factory=list)  # clips / frame folders for the motion loss
+    motion_weight: float = 0.0
+    motion_batch: int = 2
+    motion_short_side: int = 320
+    motion_frames: int = 120  # frames read from each motion source
+    warm_start: str = ""  # a v1 checkpoint: initial weights and the distillation teacher
+    distill_weight: float = 0.0
+    distill_until: int = 0
+    perceptual_from: int = 0  # steps before this train without VGG (distillation + temporal only)
     seed: int = 0
     threads: int = 2
     checkpoint_every: int = 50
@@ -58,36 +83,103 @@ def preview(net: Stylizer, styles: torch.Tensor, contents: torch.Tensor) -> np.n
     rows = []
     with torch.no_grad():
         for c in contents:
-            tiles = [c]
-            for s in styles:
-                tiles.append(net.decode(net.encode(c[None], s), s)[0])
+            tiles = [c] + [net.stylize(c[None], s)[0] for s in styles]
             rows.append(torch.cat(tiles, dim=2))
     sheet = (torch.cat(rows, dim=1).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     return cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)
 
 
+@dataclass
+class Teacher:
+    """A frozen network and its style vectors (K x S, in the student's style order)."""
+
+    net: Stylizer
+    styles: torch.Tensor
+
+
+def distill_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MSE of the x2 average-pooled images, leaving out DISTILL_RING pixels along the border."""
+    r = DISTILL_RING // 2
+    a, b = F.avg_pool2d(y, 2), F.avg_pool2d(target, 2)
+    return (a - b)[..., r:-r, r:-r].pow(2).mean()
+
+
+def motion_loss(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator) -> torch.Tensor:
+    """Output of frame t vs the output of frame t-1 warped by the input flow, on trusted pixels."""
+    prev, cur, grid, valid = batch
+    noisy = lambda x: (x + torch.randn(x.shape, generator=gen) * noise).clamp(0, 1)  # noqa: E731
+    y_prev, y_cur = net.stylize(noisy(prev), style), net.stylize(noisy(cur), style)
+    diff = (y_cur - warp_to(y_prev, grid)).pow(2) * valid
+    return diff.sum() / (valid.sum() * y_cur.shape[1] + 1e-8)
+
+
 def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, targets: dict, idx: torch.Tensor,
-                cfg: TrainConfig, gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """Losses of one batch (x: N x 3 x H x W RGB [0,1], style: N x S): content, style and the
-    temporal loss between the output for x and for a randomly moved, noisy copy of x."""
+                cfg: TrainConfig, gen: torch.Generator, step: int, use_bf16: bool,
+                teacher: Teacher | None = None, motion: MotionCrops | None = None) -> dict[str, torch.Tensor]:
+    """Losses of one batch (x: N x 3 x H x W RGB [0,1], style: N x S); see the module doc."""
     n = x.shape[0]
-    theta = losses.random_motion(n, generator=gen)
-    moved, _ = losses.warp_affine(x, theta)
-    jitter = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.06
-    moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
-    y = net.decode(net.encode(x, style), style)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        fy = vgg(y)
-        with torch.no_grad():
-            fx = vgg(x)
-    parts = {"content": losses.content_loss(fy, fx), "style": losses.style_loss(fy, targets, idx)}
+    y = net.stylize(x, style)
+    parts: dict[str, torch.Tensor] = {}
+    loss = torch.zeros(())
+    if step >= cfg.perceptual_from:
+        with perceptual_autocast(use_bf16):
+            fy = vgg(y)
+            with torch.no_grad():
+                fx = vgg(x)
+        parts["content"] = losses.content_loss(fy, fx)
+        parts["style"] = losses.style_loss(fy, targets, idx)
+        loss = parts["content"] + cfg.style_weight * parts["style"]
     if cfg.temporal_weight:
-        y_moved = net.decode(net.encode(moved, style), style)
-        parts["temporal"] = losses.temporal_loss(y, y_moved, theta)
-    loss = parts["content"] + cfg.style_weight * parts["style"] + cfg.temporal_weight * parts.get("temporal", 0.0)
+        theta = losses.random_motion(n, generator=gen)
+        moved, _ = losses.warp_affine(x, theta)
+        jitter = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.06
+        moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
+        parts["temporal"] = losses.temporal_loss(y, net.stylize(moved, style), theta)
+        loss = loss + cfg.temporal_weight * parts["temporal"]
+    if motion is not None and cfg.motion_weight:
+        k = min(cfg.motion_batch, n)  # the batch's first styles
+        parts["motion"] = motion_loss(net, style[:k], motion.batch(k), cfg.noise, gen)
+        loss = loss + cfg.motion_weight * parts["motion"]
+    weight = distill_weight(cfg, step)
+    if teacher is not None and weight > 0:
+        with torch.no_grad():
+            target = teacher.net.stylize(x, teacher.styles[idx])
+        parts["distill"] = distill_loss(y, target)
+        loss = loss + weight * parts["distill"]
     if cfg.tv_weight:
         loss = loss + cfg.tv_weight * losses.tv_loss(y)
     return {"loss": loss, **parts}
+
+
+def distill_weight(cfg: TrainConfig, step: int) -> float:
+    """cfg.distill_weight, falling linearly from `perceptual_from` to 0 at `distill_until`."""
+    if step >= cfg.distill_until:
+        return 0.0
+    if step < cfg.perceptual_from:
+        return cfg.distill_weight
+    return cfg.distill_weight * (cfg.distill_until - step) / max(1, cfg.distill_until - cfg.perceptual_from)
+
+
+def load_teacher(path: Path, names: list[str]) -> Teacher:
+    """The frozen network of a checkpoint and its style vectors in the order of `names`."""
+    from stylecam.engines.checkpoint import load_bank, load_network
+
+    bank = load_bank(path)
+    missing = [n for n in names if n not in bank.names]
+    if missing:
+        raise ValueError(f"warm-start checkpoint {path} lacks styles: {', '.join(missing)}")
+    vectors = torch.from_numpy(np.stack([bank.vector(n) for n in names]))
+    return Teacher(load_network(path).requires_grad_(False), vectors)
+
+
+def motion_data(cfg: TrainConfig, gen: torch.Generator, log) -> MotionCrops | None:
+    if not cfg.motion_dirs or not cfg.motion_weight:
+        return None
+    pairs = []
+    for source in motion_sources([Path(d) for d in cfg.motion_dirs]):
+        pairs += frame_pairs(read_frames(source, cfg.motion_short_side, cfg.motion_frames))
+    log(f"motion: {len(pairs)} frame pairs from {len(cfg.motion_dirs)} folder(s)")
+    return MotionCrops(pairs, cfg.crop, gen)
 
 
 def train(cfg: TrainConfig, log=print, stream=None) -> Path:
@@ -98,15 +190,23 @@ def train(cfg: TrainConfig, log=print, stream=None) -> Path:
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
+    use_bf16 = native_bf16()
 
     vgg = load_vgg()
     names = list(cfg.styles)
     style_images = [to_tensor(resize_long(read_rgb(Path(p)), cfg.style_long_side)) for p in cfg.styles.values()]
     targets = losses.style_targets(vgg, style_images)
     data = ContentCrops.from_files(image_files([Path(d) for d in cfg.content_dirs]), cfg.content_short_side, cfg.crop, gen)
+    motion = motion_data(cfg, gen, log)
 
     net = Stylizer(cfg.net)
     styles = torch.nn.Parameter(cfg.net.identity_style().repeat(len(names), 1))
+    teacher = load_teacher(Path(cfg.warm_start), names) if cfg.warm_start else None
+    if teacher is not None and not ckpt_path.exists():
+        from stylecam.train.warm_start import init_from_v1
+
+        styles.data.copy_(init_from_v1(net, teacher.net, teacher.styles))
+        log(f"warm start from {cfg.warm_start}")
     opt = torch.optim.Adam([{"params": net.parameters(), "lr": cfg.lr}, {"params": [styles], "lr": cfg.style_lr}])
     step = 0
     if ckpt_path.exists():
@@ -120,11 +220,11 @@ def train(cfg: TrainConfig, log=print, stream=None) -> Path:
         log(f"resumed from {ckpt_path} at step {step}")
     preview_contents = ContentCrops(data.images, cfg.crop, torch.Generator().manual_seed(cfg.seed + 1)).batch(4)
 
-    progress = Progress(cfg.steps, first=step, stream=stream)
+    progress = Progress(cfg.steps, first=step, stream=stream, label=describe(use_bf16))
     while step < cfg.steps:
         x = data.batch(cfg.batch)
         idx = torch.randint(len(names), (cfg.batch,), generator=gen)
-        parts = step_losses(net, styles[idx], vgg, x, targets, idx, cfg, gen)
+        parts = step_losses(net, styles[idx], vgg, x, targets, idx, cfg, gen, step, use_bf16, teacher, motion)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
         opt.step()

@@ -54,7 +54,8 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def forward(self, rgb: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, rgb: torch.Tensor, last: str = "relu4_3") -> dict[str, torch.Tensor]:
+        """Features up to and including layer `last` (the layers after it are not computed)."""
         x = rgb.flip(1) * 255.0 if self.caffe else rgb
         x = (x - self.mean) / self.std
         out, k = {}, 0
@@ -65,6 +66,8 @@ class VGGFeatures(nn.Module):
                 x = F.relu(self.convs[k](x))
                 k += 1
             out[f"relu{block}_{count}"] = x
+            if f"relu{block}_{count}" == last:
+                break
         return out
 
 
