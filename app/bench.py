@@ -77,6 +77,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray) -> dic
         "engine": choice.engine.name,
         "provider": choice.engine.provider,
         "precision": choice.engine.precision,
+        "graph": choice.engine.graph,
         "engine_notes": choice.notes,
         "size": f"{settings.size[0]}x{settings.size[1]}",
         "frames": settings.frames,
@@ -92,7 +93,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray) -> dic
 
 def summary_lines(report: dict) -> list[str]:
     lat = report["latency_ms"]
-    lines = [f"engine {report['engine']} on {report['provider']} ({report['precision']}), "
+    lines = [f"engine {report['engine']} on {report['provider']}, graph {report['graph']} {report['precision']}, "
              f"{report['size']}, {report['frames']} frames, temporal {report['temporal']}",
              f"throughput {report['fps']:.1f} fps; latency p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
              f"p99 {lat['p99']:.2f} ms"]

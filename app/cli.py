@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--source", dest="win_source", help="'auto' (camera 0, else the sample clip), a camera index or "
                    "/dev/videoN, 'sample', 'synthetic' or a video file (looped); default: the last used")
     w.add_argument("--style", dest="win_style", help="style name or 0-based index; default: the last used")
-    w.add_argument("--size", dest="win_size", help="output WxH or 'source'; default: the last used")
+    w.add_argument("--size", dest="win_size", help="output WxH, 'source', or 'auto' (the source's size, processed smaller while the CPU "
+                   "falls behind the camera); default: the last used, first 'auto'")
     w.add_argument("--engine", dest="win_engine", default="auto", choices=ENGINE_NAMES)
     w.add_argument("--record", help="record the stylised stream to this file (.mp4/.mov need PyAV; .mkv, .avi)")
     w.add_argument("--duration", type=float, help="quit after this many seconds")

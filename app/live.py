@@ -25,7 +25,7 @@ class LiveOptions:
 
     source: str | None = None
     style: str | None = None
-    size: str | None = None  # 'WxH' or 'source'
+    size: str | None = None  # 'WxH', 'source' or 'auto'
     engine: str = "auto"
     record: Path | None = None
     duration: float | None = None  # seconds, then quit
@@ -65,9 +65,9 @@ def prepare(options: LiveOptions):
     if warning:
         print(f"stylecam: warning: {warning}", file=sys.stderr)
     size_name = options.size or settings.size
-    size = None if size_name == "source" else parse_size(size_name)
+    size = None if size_name in ("source", "auto") else parse_size(size_name)
     if size_name not in SIZES:
-        size_name = "source" if size is None else f"{size[0]}x{size[1]}"
+        size_name = f"{size[0]}x{size[1]}"
     bank = load_bank()
     style = bank.names[bank.index(options.style)] if options.style is not None else settings.style
     spec = options.source or settings.source
@@ -78,7 +78,7 @@ def prepare(options: LiveOptions):
                         size=size_name if size_name in SIZES else settings.size, capture_dir=settings.capture_dir)
     cycle = options.cycle if options.cycle is not None else (8.0 if options.kiosk else None)
     return SessionSetup(choice=choice, bank=bank, source=resolved.source, source_spec=spec, notice=resolved.notice,
-                        settings=settings, size=size, kiosk=options.kiosk, cycle_s=cycle,
+                        settings=settings, size=size, auto_size=size_name == "auto", kiosk=options.kiosk, cycle_s=cycle,
                         record=Path(options.record) if options.record else None,
                         output_window=options.output_window, virtual_camera=options.virtual_camera,
                         keep_all_latencies=options.duration is not None)
@@ -150,7 +150,9 @@ class RunRecorder:
             "source_granted": s.pipeline.source.granted.describe() if s.pipeline.source.granted else None,
             "size": s.settings.size,
             "style": s.bank.names[s.style_index],
-            "engine": engine.name, "provider": engine.provider, "precision": engine.precision,
+            "engine": engine.name, "provider": engine.provider, "precision": engine.precision, "graph": engine.graph,
+            "processing_size": "x".join(map(str, snap.processing_size)) if snap.processing_size else None,
+            "size_steps": [{"t_s": round(t - self.launched, 2), "size": f"{w}x{h}"} for t, (w, h) in m.size_steps],
             "fps": {k: round((end[c] - first[c]) / wall, 2)
                     for k, c in (("capture", "captured"), ("inference", "stylised"), ("display", "shown"))},
             "fps_last_2s": {"capture": snap.capture_fps, "inference": snap.inference_fps,

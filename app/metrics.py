@@ -87,6 +87,7 @@ class MetricsSnapshot:
     dropped_capture: int  # captured, never stylised
     dropped_display: int  # stylised, never shown
     frames_shown: int
+    processing_size: tuple[int, int] | None = None  # (w, h) the network runs at
 
     @property
     def dropped(self) -> int:
@@ -109,6 +110,8 @@ class PipelineMetrics:
     inference_thread_id: int | None = None
     slots: tuple = ()  # the LatestSlots whose drops count (capture -> inference, inference -> display)
     first_display: float | None = None  # perf_counter time of the first frame shown
+    processing_size: tuple[int, int] | None = None  # (w, h) the last frame was stylised at
+    size_steps: list = field(default_factory=list)  # (perf_counter time, (w, h)) of each auto-size change
     display_skipped: int = 0  # results taken by the GUI but replaced before they were painted
 
     def __post_init__(self):
@@ -144,4 +147,5 @@ class PipelineMetrics:
             dropped_capture=frames.dropped if frames else 0,
             dropped_display=(results.dropped if results else 0) + self.display_skipped,
             frames_shown=self.display.count,
+            processing_size=self.processing_size,
         )

@@ -96,7 +96,9 @@ class MetricsPanel(QLabel):
         self.setWordWrap(True)
         self.lines: list[str] = []
 
-    def show_metrics(self, m: MetricsSnapshot, engine: str) -> None:
+    def show_metrics(self, m: MetricsSnapshot, engine: str, auto: bool = False) -> None:
+        """engine: what runs (backend, provider, graph, precision); auto: the size is chosen by
+        --size auto, so the processing size shown may be below the output size."""
         lat = m.latency_ms
         eng = m.engine_ms
         self.lines = [
@@ -105,6 +107,7 @@ class MetricsPanel(QLabel):
             f"display   {m.display_fps:5.1f} fps",
             "latency   " + (f"p50 {lat['p50']:.0f} ms  p95 {lat['p95']:.0f} ms" if lat else "-"),
             "engine    " + (f"p50 {eng['p50']:.1f} ms" if eng else "-"),
+            "size      " + ("x".join(map(str, m.processing_size)) if m.processing_size else "-") + (" (auto)" if auto else ""),
             f"dropped   {m.dropped} ({m.dropped_capture} capture, {m.dropped_display} display)",
             engine,
         ]

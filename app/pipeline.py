@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from stylecam.app.autosize import AutoSize, AutoSizePolicy
 from stylecam.app.camera import LiveSource
 from stylecam.app.metrics import PipelineMetrics
 from stylecam.app.slots import LatestSlot
@@ -32,12 +33,14 @@ CROSSFADE_S = 0.3
 class Controls:
     """What the user steers. style_strength in [0, 1] blends the stylised frame with the original
     (1 = fully stylised); temporal in [0, 1] is the temporal strength; size is the output
-    (width, height) or None for the source's own size."""
+    (width, height) or None for the source's own size; auto_size lets the processing size step
+    below the output size when inference falls behind (autosize.py)."""
 
     style_index: int = 0
     style_strength: float = 1.0
     temporal: float = 0.8
     size: tuple[int, int] | None = None
+    auto_size: bool = False
 
 
 @dataclass
@@ -190,6 +193,14 @@ class CaptureStage(Stage):
             self.source.close()
 
 
+def _resized(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """image (H x W x 3 uint8 BGR) at size (w, h); the same array when it already is."""
+    if size is None or (image.shape[1], image.shape[0]) == size:
+        return image
+    shrink = size[0] * size[1] < image.shape[0] * image.shape[1]
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
 class InferenceStage(Stage):
     """Stylises the newest captured frame; applies control changes between frames."""
 
@@ -197,8 +208,10 @@ class InferenceStage(Stage):
 
     def __init__(self, engine: Engine, vectors: np.ndarray, controls: ControlBox, inp: LatestSlot[Frame],
                  out: LatestSlot[Result], metrics: PipelineMetrics, on_result: Callable[[], None],
-                 on_error: Callable[[str, str], None]):
+                 on_error: Callable[[str, str], None], auto_policy: AutoSizePolicy = AutoSizePolicy()):
         super().__init__(on_error)
+        self.auto_policy = auto_policy
+        self.autosize: AutoSize | None = None
         first, self._version = controls.get()
         self.controls_box = controls
         self.controls = first
@@ -229,20 +242,35 @@ class InferenceStage(Stage):
             self.fader.switch(controls.style_index, now)
         if controls.temporal != old.temporal:
             self.stylizer.set_temporal(TemporalSettings(strength=controls.temporal))
-        if controls.size != old.size:
+        if controls.size != old.size or controls.auto_size != old.auto_size:
             self.stylizer.reset()
+            self.autosize = None
+
+    def _processing_size(self, output: tuple[int, int]) -> tuple[int, int]:
+        """The size to stylise at: the output size, or under auto_size the AutoSize choice."""
+        if not self.controls.auto_size:
+            self.metrics.processing_size = output
+            return output
+        if self.autosize is None or self.autosize.sizes[0] != output:
+            self.autosize = AutoSize(output, self.auto_policy)
+        self.metrics.processing_size = self.autosize.size
+        return self.autosize.size
 
     def process(self, frame: Frame) -> Result:
         now = time.perf_counter()
         self._apply_controls(now)
         c = self.controls
-        image = frame.image
-        if c.size is not None and (image.shape[1], image.shape[0]) != c.size:
-            shrink = c.size[0] * c.size[1] < image.shape[0] * image.shape[1]
-            image = cv2.resize(image, c.size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        image = _resized(frame.image, c.size)
+        output = (image.shape[1], image.shape[0])
+        work = _resized(image, self._processing_size(output))
         self.stylizer.set_style(self.fader.vector(now), reset=False)
-        stylized = self.stylizer.step(image)
-        out = stylized.image
+        stylized = self.stylizer.step(work)
+        out = _resized(stylized.image, output)
+        if self.autosize is not None:
+            capture_fps = self.metrics.capture.rate(now)
+            done = time.perf_counter()
+            if self.autosize.observe(done, 1000.0 * (done - now), 1000.0 / capture_fps if capture_fps else None):
+                self.metrics.size_steps.append((done, self.autosize.size))
         if c.style_strength < 1.0:
             out = cv2.addWeighted(out, c.style_strength, image, 1.0 - c.style_strength, 0.0)
         return Result(out, image, frame.index, frame.t_capture, time.perf_counter(), stylized.times,
@@ -266,7 +294,8 @@ class Pipeline:
 
     def __init__(self, source: LiveSource, engine: Engine, vectors: np.ndarray, controls: Controls,
                  on_result: Callable[[], None], on_status: Callable[[str, str], None],
-                 on_error: Callable[[str, str], None], metrics: PipelineMetrics | None = None):
+                 on_error: Callable[[str, str], None], metrics: PipelineMetrics | None = None,
+                 auto_policy: AutoSizePolicy = AutoSizePolicy()):
         self.metrics = metrics or PipelineMetrics()
         self.controls = ControlBox(controls)
         self.frames: LatestSlot[Frame] = LatestSlot()
@@ -275,7 +304,7 @@ class Pipeline:
         self._on_status, self._on_error = on_status, on_error
         self.capture = CaptureStage(source, self.frames, self.metrics, on_status, on_error)
         self.inference = InferenceStage(engine, vectors, self.controls, self.frames, self.results, self.metrics,
-                                        on_result, on_error)
+                                        on_result, on_error, auto_policy)
 
     @property
     def source(self) -> LiveSource:

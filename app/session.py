@@ -49,6 +49,7 @@ class SessionSetup:
     notice: str | None  # e.g. "no camera: ...; playing the bundled sample clip"
     settings: Settings
     size: tuple[int, int] | None
+    auto_size: bool = False
     kiosk: bool = False
     cycle_s: float | None = None
     record: Path | None = None
@@ -88,7 +89,7 @@ class LiveSession(QObject):
         self.signals.status.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         self.signals.error.connect(self._on_error, Qt.ConnectionType.QueuedConnection)
         self.metrics = PipelineMetrics(keep_all=setup.keep_all_latencies)
-        controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size)
+        controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size, setup.auto_size)
         self.pipeline = Pipeline(setup.source, setup.choice.engine, self.bank.vectors, controls,
                                  on_result=self._nudge, on_status=self.signals.status.emit,
                                  on_error=self.signals.error.emit, metrics=self.metrics)
@@ -197,8 +198,8 @@ class LiveSession(QObject):
     def set_size(self, name: str) -> None:
         from stylecam.app.cli import parse_size
 
-        size = None if name == "source" else parse_size(name)
-        self.pipeline.controls.update(size=size)
+        size = None if name in ("source", "auto") else parse_size(name)
+        self.pipeline.controls.update(size=size, auto_size=name == "auto")
         self.settings = replace(self.settings, size=name)
 
     def set_source(self, spec: str) -> None:
@@ -322,7 +323,8 @@ class LiveSession(QObject):
         self.window.show_error(text)
 
     def refresh_metrics(self) -> None:
-        self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0])
+        self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0],
+                                         auto=self.pipeline.controls.get()[0].auto_size)
 
     def check_bank(self) -> None:
         """Styles added with `train-style` appear without a restart."""

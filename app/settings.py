@@ -12,20 +12,21 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-SIZES = ("source", "320x180", "480x270", "640x360", "640x480", "960x540", "1280x720")
+SIZES = ("auto", "source", "320x180", "480x270", "640x360", "640x480", "960x540", "1280x720")
 
 
 @dataclass(frozen=True)
 class Settings:
     """source: 'auto', 'sample', 'synthetic', a camera index or /dev/videoN, or a video path.
     style: a style name. style_strength, temporal: [0, 1]. size: one of SIZES ('source' = the
-    source's own size). capture_dir: where snapshots and recordings go ('' = the current folder)."""
+    source's own size; 'auto' = the source's size, processed smaller while the CPU cannot keep up
+    with the camera). capture_dir: where snapshots and recordings go ('' = the current folder)."""
 
     source: str = "auto"
     style: str = ""
     style_strength: float = 1.0
     temporal: float = 0.8
-    size: str = "source"
+    size: str = "auto"
     capture_dir: str = ""
 
     def __post_init__(self):

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from stylecam.engines.contract import INPUTS, OUTPUTS
+from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS
 
 ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
 
@@ -31,6 +31,7 @@ class Engine(Protocol):
     name: str  # backend, e.g. "onnxruntime" or "torch"
     provider: str  # what actually runs it, e.g. "CPUExecutionProvider"
     precision: str  # "fp32" or "fp16"
+    graph: str  # which network, e.g. "stylecam v2"
     core_channels: int
 
     def run(self, image: np.ndarray, style: np.ndarray, prev: np.ndarray,
@@ -45,7 +46,7 @@ class Choice:
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        text = f"engine {self.engine.name} on {self.engine.provider} ({self.engine.precision})"
+        text = f"engine {self.engine.name} on {self.engine.provider}, graph {self.engine.graph} {self.engine.precision}"
         return text + (f"; passed over: {'; '.join(self.notes)}" if self.notes else "")
 
 
@@ -86,6 +87,7 @@ class OrtEngine:
         if not actual or actual[0] != provider:
             raise EngineUnavailable(f"{provider} did not initialise (session runs on {actual})")
         self.provider = provider
+        self.graph = self.session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY, "unknown")
         names = [i.name for i in self.session.get_inputs()]
         if names != list(INPUTS):
             raise EngineUnavailable(f"{model} has inputs {names}, not {list(INPUTS)}: a graph from another version")
@@ -113,6 +115,7 @@ class TorchEngine:
         self.torch = torch
         self.net = load_network(checkpoint)
         self.core_channels = self.net.config.core_channels
+        self.graph = f"stylecam v{self.net.config.version}"
 
     def run(self, image, style, prev, blend):
         t = self.torch

@@ -10,3 +10,4 @@ The state is channels-last so that cv2.remap warps it in one call, with no trans
 DOWNSCALE = 8  # the core works at 1/8 of the input size; H and W must be multiples of this
 INPUTS = ("image", "style", "prev", "blend")
 OUTPUTS = ("output", "fused")
+GRAPH_KEY = "stylecam.graph"  # ONNX metadata: which network the graph holds, e.g. "stylecam v2"

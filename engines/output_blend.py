@@ -22,7 +22,8 @@ class OutputBlender:
     """Keeps the last output (H x W x 3 uint8 BGR) and blends it into the next one. Scratch
     buffers are reused across frames (fresh multi-MB arrays cost page faults every frame)."""
 
-    def __init__(self):
+    def __init__(self, interpolation: int = cv2.INTER_LINEAR):
+        self.interpolation = interpolation  # of the warp of the last output (cv2.INTER_*)
         self.prev: np.ndarray | None = None
         self._size: tuple[int, ...] | None = None  # (PH, PW, H, W, GH, GW) the buffers are for
 
@@ -69,6 +70,6 @@ class OutputBlender:
         maps = self._maps if (ph, pw) == (h, w) else np.ascontiguousarray(self._maps[:h, :w])
         keep = self._keep[:h, :w]
         cv2.subtract(1.0, keep, dst=self._fresh)
-        cv2.remap(self.prev, maps, None, cv2.INTER_LINEAR, dst=self._warped, borderMode=cv2.BORDER_REPLICATE)
+        cv2.remap(self.prev, maps, None, self.interpolation, dst=self._warped, borderMode=cv2.BORDER_REPLICATE)
         self.prev = cv2.blendLinear(self._warped, stylised, keep, self._fresh)
         return self.prev

@@ -17,7 +17,7 @@ import numpy as np
 from stylecam.assets import paths
 from stylecam.engines.backends import OrtEngine, TorchEngine
 from stylecam.engines.checkpoint import load_bank
-from stylecam.engines.contract import DOWNSCALE, INPUTS, OUTPUTS
+from stylecam.engines.contract import DOWNSCALE, GRAPH_KEY, INPUTS, OUTPUTS
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
 OPSET = 18
@@ -60,7 +60,10 @@ def export_graph(checkpoint: Path, onnx_path: Path) -> None:
         program = torch.onnx.export(net, args, dynamo=True, opset_version=OPSET, input_names=list(INPUTS),
                                     output_names=list(OUTPUTS), dynamic_shapes=dynamic, verbose=False)
     program.save(str(onnx_path))
-    onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)
+    model = onnx.load(str(onnx_path))
+    onnx.helper.set_model_props(model, {GRAPH_KEY: f"stylecam v{net.config.version}"})
+    onnx.save(model, str(onnx_path))
+    onnx.checker.check_model(model, full_check=True)
 
 
 def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: np.ndarray) -> float:

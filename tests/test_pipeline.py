@@ -105,7 +105,7 @@ def test_style_strength_zero_shows_the_original(ort_engine, bank):
 
 
 class BrokenEngine:
-    name, provider, precision, core_channels = "broken", "nowhere", "fp32", 48
+    name, provider, precision, graph, core_channels = "broken", "nowhere", "fp32", "none", 48
 
     def run(self, *args):
         raise RuntimeError("engine fell over")
@@ -167,3 +167,76 @@ def test_camera_loss_and_recovery(ort_engine, bank, monkeypatch):
     kinds = [kind for kind, _ in calls.statuses]
     assert kinds[0] == "live" and "reconnecting" in kinds and kinds[-1] == "live"
     assert not calls.errors
+
+
+class SlowedEngine:
+    """A fake engine whose time grows with the frame's area: `full_ms` at 640x360, proportionally
+    less at smaller sizes. It returns the input as the 'stylised' image."""
+
+    name, provider, precision, graph, core_channels = "slowed", "fake", "fp32", "identity", 64
+
+    def __init__(self, full_ms: float):
+        self.full_ms = full_ms
+
+    def run(self, image, style, prev, blend):
+        time.sleep(self.full_ms / 1000.0 * image.shape[2] * image.shape[3] / (640 * 360))
+        return image.copy(), prev.copy()
+
+
+def test_auto_size_steps_down_when_behind_and_back_up_with_room(bank):
+    """The sample clip plays at 24 fps (41.7 ms a frame). An engine needing 120 ms at 640x360 is
+    behind down to 384x216 (43 ms) and pushes auto to the ladder's foot, 320x180 (30 ms); once
+    the engine is fast again the size climbs back to 640x360. The output stays 640x360."""
+    from stylecam.app.autosize import AutoSizePolicy
+
+    engine = SlowedEngine(120.0)
+    c = Collector()
+    policy = AutoSizePolicy(behind_s=0.8, room_s=1.2, cooldown_s=0.4)
+    pipeline = Pipeline(sample_source(), engine, bank.vectors, Controls(auto_size=True), c.on_result, c.on_status,
+                        c.on_error, auto_policy=policy)
+    shapes = set()
+    pipeline.start()
+    try:
+        wait_for(lambda: pipeline.metrics.processing_size == (320, 180), timeout=30)
+        time.sleep(1.0)
+        down = [size for _, size in pipeline.metrics.size_steps]
+        assert down == [(512, 288), (448, 252), (384, 216), (320, 180)], down
+        engine.full_ms = 10.0
+        wait_for(lambda: pipeline.metrics.processing_size == (640, 360), timeout=30)
+        for _ in range(5):
+            result = pipeline.take()
+            if result is not None:
+                shapes.add(result.image.shape)
+            time.sleep(0.05)
+    finally:
+        pipeline.stop()
+    assert not c.errors
+    assert [size for _, size in pipeline.metrics.size_steps][4:] == [(384, 216), (448, 252), (512, 288), (640, 360)]
+    assert shapes == {(360, 640, 3)}
+
+
+def test_auto_size_ladder_and_decisions():
+    """Deterministic timelines: behind for the whole window steps down; a short spike does not;
+    room at the next size up steps back up; nothing happens while the camera rate is unknown."""
+    from stylecam.app.autosize import AutoSize, AutoSizePolicy, ladder
+
+    assert ladder((640, 480)) == [(640, 480), (512, 384), (448, 336), (384, 288), (320, 240)]
+    policy = AutoSizePolicy(behind_s=3.0, room_s=6.0, headroom=0.75, cooldown_s=2.0)
+    auto = AutoSize((640, 480), policy)
+    t = 0.0
+    for _ in range(100):  # 3.3 s at 30 fps, 40 ms a frame against 33.3 ms
+        t += 1 / 30
+        auto.observe(t, 40.0, None)
+    assert auto.size == (640, 480)  # camera rate unknown: no decision
+    assert auto.observe(t + 1 / 30, 40.0, 33.3)  # 3 s behind already seen: one step down at once
+    assert auto.size == (512, 384)
+    t += 1 / 30
+    assert not any(auto.observe(t + i / 30, 40.0, 33.3) for i in range(1, 80))  # 2.6 s at the new size: wait
+    t += 80 / 30
+    spike = AutoSize((640, 480), policy)
+    assert not any(spike.observe(i / 30, 200.0 if i < 20 else 20.0, 33.3) for i in range(120))
+    # at 512x384 frames take 14 ms: scaled to 640x480 that is 22 ms < 0.75 * 33.3 -> back up after ~6 s
+    auto = AutoSize((640, 480), policy)
+    auto.level, t = 1, 10.0
+    steps = [auto.observe(t + i / 30, 14.0, 33.3) for i in range(240)]
+    assert 0.9 * 6 * 30 - 2 <= steps.index(True) <= 6 * 30 and auto.size == (640, 480)

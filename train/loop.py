@@ -125,7 +125,7 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         with perceptual_autocast(use_bf16):
             fy = vgg(y)
             with torch.no_grad():
-                fx = vgg(x)
+                fx = vgg(x, last=losses.CONTENT_LAYER)  # the content target needs no deeper layer
         parts["content"] = losses.content_loss(fy, fx)
         parts["style"] = losses.style_loss(fy, targets, idx)
         loss = parts["content"] + cfg.style_weight * parts["style"]

@@ -1,0 +1,181 @@
+"""v1 and v2 side by side, in one run on one machine (the figures of docs/benchmarks.md "v1 vs v2").
+
+  engine    the engine call alone at 640x480 and 640x360, v1 and v2 alternating call by call
+  pipeline  the whole VideoStylizer step (temporal path on, each network at its own output-blend
+            share) on the sample clip at 640x480, alternating frame by frame: ms per stage
+  quality   per style and clip: E_warp of per-frame and temporal output (as shares of v1's
+            per-frame E_warp), Laplacian variance (sharpness) on moving footage and on a still
+            camera, the flip test, and the Gram style loss on the eval photos
+
+    python benchmarks/v1_vs_v2.py --data ../shared/data --json docs/bench/v1_vs_v2.json
+The machine's CPU class (AVX2 / AVX-512) is recorded with the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from v1_engine import V1_OUTPUT_SHARE, V1_STYLES, V1Engine  # noqa: E402
+
+from stylecam.app.loading import load_engine  # noqa: E402
+from stylecam.assets import paths  # noqa: E402
+from stylecam.engines.stability import PairFlows, sharpness  # noqa: E402
+from stylecam.engines.styles import StyleBank  # noqa: E402
+from stylecam.engines.stylizer import STAGES, VideoStylizer  # noqa: E402
+from stylecam.engines.temporal import TemporalSettings  # noqa: E402
+from stylecam.train.evaluate import flip_test, perceptual_losses, read_clip, static_camera_clip  # noqa: E402
+from stylecam.train.precision import cpu_flags  # noqa: E402
+
+
+def cpu_class() -> str:
+    flags = cpu_flags()
+    avx512 = "avx512f" in flags
+    return (f"{'AVX-512' if avx512 else 'AVX2 only (no AVX-512)'}"
+            f"{', VNNI' if {'avx512_vnni', 'avx_vnni'} & flags else ''}{', BF16' if 'avx512_bf16' in flags else ''}")
+
+
+def pct(values) -> dict[str, float]:
+    return {f"p{q}": round(float(np.percentile(values, q)), 2) for q in (50, 95)}
+
+
+def engine_times(engines: dict, frames: list[np.ndarray], size: tuple[int, int], rounds: int) -> dict:
+    """Each engine's call alone, alternating, on real frames at `size` (w, h)."""
+    w, h = size
+    times = {k: [] for k in engines}
+    for r in range(rounds + 5):
+        blob = cv2.dnn.blobFromImage(cv2.resize(frames[r % len(frames)], size), 1 / 255.0, swapRB=True)
+        for name, (engine, style) in engines.items():
+            prev = np.zeros((1, h // 8, w // 8, engine.core_channels), np.float32)
+            blend = np.zeros((1, 1, h // 8, w // 8), np.float32)
+            t = time.perf_counter()
+            engine.run(blob, style, prev, blend)
+            if r >= 5:
+                times[name].append(1000 * (time.perf_counter() - t))
+    out = {k: pct(v) for k, v in times.items()}
+    out["v1_over_v2"] = round(out["v1"]["p50"] / out["v2"]["p50"], 3)
+    return out
+
+
+def pipeline_times(engines: dict, shares: dict, frames: list[np.ndarray], size: tuple[int, int], strength: float) -> dict:
+    """Whole steps with the temporal path on, alternating frame by frame."""
+    stylizers = {k: VideoStylizer(e, s, TemporalSettings(strength=strength, output_share=shares[k]), size)
+                 for k, (e, s) in engines.items()}
+    stages = {k: {st: [] for st in (*STAGES, "total", "overhead")} for k in engines}
+    for i, frame in enumerate(frames):
+        for k, stylizer in stylizers.items():
+            t = stylizer.step(frame).times
+            if i >= 5:
+                for st in STAGES:
+                    stages[k][st].append(getattr(t, st))
+                stages[k]["total"].append(t.total)
+                stages[k]["overhead"].append(t.overhead)
+    out = {}
+    for k, v in stages.items():
+        out[k] = {st: pct(vals) for st, vals in v.items()}
+        out[k]["overhead_share_of_engine"] = round(out[k]["overhead"]["p50"] / out[k]["engine"]["p50"], 3)
+        out[k]["fps_from_p50"] = round(1000 / out[k]["total"]["p50"], 1)
+    return out
+
+
+def run_outputs(engine, style, clip, strength, share):
+    stylizer = VideoStylizer(engine, style, TemporalSettings(strength=strength, output_share=share))
+    return [stylizer.step(f).image for f in clip]
+
+
+def quality(engines: dict, shares: dict, names: list[str], clips: dict, still: list[np.ndarray],
+            photos: list[np.ndarray], paintings: dict, strength: float, log) -> dict:
+    flows = {c: PairFlows(frames) for c, frames in clips.items()}
+    report = {}
+    for name in names:
+        entry = {"clips": {}}
+        for clip_name, frames in clips.items():
+            row = {}
+            for k, (engine, bank) in engines.items():
+                style = bank.vector(name)
+                for label, a in (("per_frame", 0.0), ("temporal", strength)):
+                    outs = run_outputs(engine, style, frames, a, shares[k])
+                    row[f"{k}_{label}_ewarp"] = flows[clip_name].warping_error(outs)
+                    row[f"{k}_{label}_sharpness"] = float(np.mean([sharpness(o) for o in outs]))
+            base = row["v1_per_frame_ewarp"]
+            for k in engines:
+                row[f"{k}_temporal_ewarp_vs_v1_per_frame"] = round(row[f"{k}_temporal_ewarp"] / base, 3)
+                row[f"{k}_per_frame_ewarp_vs_v1_per_frame"] = round(row[f"{k}_per_frame_ewarp"] / base, 3)
+                row[f"{k}_moving_sharpness_ratio"] = round(row[f"{k}_temporal_sharpness"] / row[f"{k}_per_frame_sharpness"], 3)
+            row["v2_per_frame_sharpness_vs_v1"] = round(row["v2_per_frame_sharpness"] / row["v1_per_frame_sharpness"], 3)
+            entry["clips"][clip_name] = row
+            log(f"{name} {clip_name}: v2 temporal E_warp {row['v2_temporal_ewarp_vs_v1_per_frame']}x v1 per-frame, "
+                f"moving sharpness {row['v2_moving_sharpness_ratio']}")
+        for k, (engine, bank) in engines.items():
+            style = bank.vector(name)
+            outs = {label: run_outputs(engine, style, still, a, shares[k]) for label, a in (("pf", 0.0), ("t", strength))}
+            late = slice(len(still) * 5 // 6, len(still))
+            entry[f"{k}_still_sharpness_ratio"] = round(
+                float(np.mean([sharpness(o) for o in outs["t"][late]]) / np.mean([sharpness(o) for o in outs["pf"][late]])), 3)
+            entry[f"{k}_flip_ring_ratio"] = round(flip_test(engine, style, photos), 3)
+            losses = perceptual_losses(engine, bank, [name], photos, paintings, (640, 480))[name]
+            entry[f"{k}_style_loss"] = round(losses.get("style", float("nan")), 4)
+            entry[f"{k}_content_loss"] = round(losses["content"], 4)
+        entry["style_loss_v2_over_v1"] = round(entry["v2_style_loss"] / entry["v1_style_loss"], 3)
+        report[name] = entry
+        log(f"{name}: flip v1 {entry['v1_flip_ring_ratio']} v2 {entry['v2_flip_ring_ratio']}, "
+            f"style loss v2/v1 {entry['style_loss_v2_over_v1']}, still sharpness v2 {entry['v2_still_sharpness_ratio']}")
+    return report
+
+
+def main() -> int:
+    from stylecam.app.cli_train import EVAL_PHOTOS
+    from stylecam.train.loop import BANK_STYLES
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--parts", default="engine,pipeline,quality")
+    p.add_argument("--style", action="append", help="styles for the quality part (default all)")
+    p.add_argument("--clip", action="append", help="clips for the quality part (default all in DATA/video/clips)")
+    p.add_argument("--clip-frames", type=int, default=120)
+    p.add_argument("--rounds", type=int, default=60)
+    p.add_argument("--temporal", type=float, default=0.8)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    data = Path(args.data)
+    v1_bank, v2_bank = StyleBank.load(V1_STYLES), StyleBank.load(paths.style_bank())
+    v1, v2 = V1Engine(), load_engine("ort-cpu").engine
+    shares = {"v1": V1_OUTPUT_SHARE, "v2": TemporalSettings().output_share}
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    sample = read_clip(paths.sample_clip(), 240)
+    report = {"cpu": cpu_class(), "v2_graph": v2.graph, "output_share": shares, "temporal": args.temporal}
+    parts = args.parts.split(",")
+    if "engine" in parts:
+        style_pair = {"v1": (v1, v1_bank.vectors[0]), "v2": (v2, v2_bank.vectors[0])}
+        report["engine_ms"] = {f"{w}x{h}": engine_times(style_pair, sample, (w, h), args.rounds)
+                               for w, h in ((640, 480), (640, 360))}
+        log(f"engine: {report['engine_ms']}")
+    if "pipeline" in parts:
+        style_pair = {"v1": (v1, v1_bank.vectors[0]), "v2": (v2, v2_bank.vectors[0])}
+        report["pipeline_ms_640x480"] = pipeline_times(style_pair, shares, sample[21:240], (640, 480), args.temporal)
+        log(f"pipeline: {report['pipeline_ms_640x480']}")
+    if "quality" in parts:
+        names = args.style or list(v2_bank.names)
+        clip_paths = [Path(c) for c in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
+        clips = {c.name: [cv2.resize(f, (640, 360)) if f.shape[1] > 640 else f for f in read_clip(c, args.clip_frames)]
+                 for c in clip_paths}
+        photos = [cv2.imread(str(data / p)) for p in EVAL_PHOTOS]
+        paintings = {n: data / "styles" / f for n, f in BANK_STYLES.items()}
+        still = static_camera_clip(photos[0], 300, (640, 480))
+        report["quality"] = quality({"v1": (v1, v1_bank), "v2": (v2, v2_bank)}, shares, names, clips, still, photos,
+                                    paintings, args.temporal, log)
+    text = json.dumps(report, indent=1)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
