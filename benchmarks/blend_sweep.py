@@ -1,9 +1,9 @@
-"""Output-blend share and warp resampling, swept on clips: E_warp of the temporal output as a
+"""Output-blend share, flow resolution and warp resampling, swept on clips: E_warp of the temporal output as a
 share of v1's per-frame E_warp, and the temporal output's sharpness as a share of the same
 network's per-frame output (moving footage). The choice of TemporalSettings.output_share and of
 the output warp's interpolation rests on this (docs/design-notes.md).
 
-    python benchmarks/blend_sweep.py --clip CLIP.mp4 ... --shares 0,0.2,0.3,0.4 --style 0
+    python benchmarks/blend_sweep.py --clip CLIP.mp4 ... --shares 0,0.2,0.3,0.4 --flow 2,4 --style 0
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--clip", action="append", required=True)
     p.add_argument("--shares", default="0,0.2,0.3,0.4,0.55")
+    p.add_argument("--flow", default="2", help="flow downscales to try (TemporalSettings.flow_downscale)")
+    p.add_argument("--interp", default="linear,cubic")
     p.add_argument("--style", default="0")
     p.add_argument("--frames", type=int, default=96)
     p.add_argument("--temporal", type=float, default=0.8)
@@ -53,12 +55,16 @@ def main() -> int:
         per_frame = outputs(engine, style, clip, TemporalSettings(strength=0.0), cv2.INTER_LINEAR)
         pf_sharp = float(np.mean([sharpness(o) for o in per_frame]))
         rows = {"v2_per_frame": round(flows.warping_error(per_frame) / v1_pf, 3)}
-        for share in (float(s) for s in args.shares.split(",")):
-            for name, interp in (("linear", cv2.INTER_LINEAR), ("cubic", cv2.INTER_CUBIC)):
-                settings = replace(TemporalSettings(strength=args.temporal), output_share=share)
-                outs = outputs(engine, style, clip, settings, interp)
-                rows[f"{share}_{name}"] = {"ewarp_vs_v1_per_frame": round(flows.warping_error(outs) / v1_pf, 3),
-                                           "moving_sharpness": round(float(np.mean([sharpness(o) for o in outs])) / pf_sharp, 3)}
+        interps = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+        for share, flow, name in ((float(s), int(f), n) for s in args.shares.split(",")
+                                  for f in args.flow.split(",") for n in args.interp.split(",")):
+            if share == 0 and name != "linear":
+                continue  # no output warp at share 0
+            settings = replace(TemporalSettings(strength=args.temporal), output_share=share, flow_downscale=flow)
+            outs = outputs(engine, style, clip, settings, interps[name])
+            rows[f"share {share} flow 1/{flow} {name}"] = {
+                "ewarp_vs_v1_per_frame": round(flows.warping_error(outs) / v1_pf, 3),
+                "moving_sharpness": round(float(np.mean([sharpness(o) for o in outs])) / pf_sharp, 3)}
         report[Path(clip_path).name] = rows
         print(Path(clip_path).name, json.dumps(rows), flush=True)
     if args.json:

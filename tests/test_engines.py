@@ -116,3 +116,28 @@ def test_synthetic_source_moves():
     assert change > 1 and change < 60  # moving, but continuous
     assert b.t_capture >= a.t_capture
     assert np.array_equal(SyntheticSource(160, 120).render(5), source.render(5))  # deterministic
+
+
+def test_no_position_bias_at_the_frame_border(bank, ort_engine):
+    """The flip test (train/evaluate.py) on real frames at 640x480: mirroring the input mirrors
+    the output as well in the outer 32-pixel ring as inside (v1 with zero padding: up to 1.94).
+    Checked on the styles that were worst in v1."""
+    from stylecam.train.evaluate import flip_test
+    from tests.conftest import clip_frames
+
+    photos = clip_frames(2, start=30) + clip_frames(1, start=120)
+    for name in ("great_wave", "the_scream"):
+        assert flip_test(ort_engine, bank.vector(name), photos) <= 1.15, name
+
+
+def test_engines_say_which_graph_runs(ort_engine):
+    assert ort_engine.graph == "stylecam v2" and ort_engine.precision == "fp32"
+    assert "graph stylecam v2 fp32" in load_engine("ort-cpu").describe()
+
+
+def test_a_graph_of_another_version_is_refused_with_a_reason():
+    from pathlib import Path
+
+    v1_graph = Path(__file__).resolve().parents[1] / "benchmarks" / "v1" / "stylecam_v1.onnx"
+    with pytest.raises(EngineUnavailable, match="a graph from another version"):
+        create_engine("ort-cpu", v1_graph, paths.checkpoint())

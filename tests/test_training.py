@@ -276,3 +276,29 @@ def test_motion_pairs_line_frames_up_along_the_flow():
     warped_err = ((warp_to(prev, grid) - cur).abs() * valid).sum() / valid.sum()
     still_err = ((prev - cur).abs() * valid).sum() / valid.sum()
     assert warped_err < 0.25 * still_err
+
+
+@needs_vgg
+def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_path):
+    """The v2 recipe on small settings: warm start from the v1 checkpoint, a distillation step
+    without VGG, then a step with every loss, real motion from a clip of the sample footage."""
+    import io
+    from dataclasses import replace
+
+    from tests.conftest import V1_CHECKPOINT, write_clip
+
+    motion = tmp_path / "motion"
+    motion.mkdir()
+    write_clip(motion / "shot.mp4", clip_frames(12, (160, 96), start=SHOT_START))
+    cfg = replace(_tiny_config(image_dir, tmp_path / "run", 2), warm_start=str(V1_CHECKPOINT),
+                  motion_dirs=[str(motion)], motion_weight=200.0, motion_short_side=96, temporal_weight=200.0,
+                  distill_weight=50.0, perceptual_from=1, distill_until=2, log_every=1)
+    cfg.styles = {"starry_night": cfg.styles["jet"], "udnie": cfg.styles["jet2"]}
+    messages, progress = [], io.StringIO()
+    state = torch.load(train(cfg, log=messages.append, stream=progress), weights_only=True)
+    assert state["step"] == 2 and state["net_config"]["version"] == 2
+    assert any(m.startswith("warm start from") for m in messages)
+    assert any(m.startswith("motion: ") and not m.startswith("motion: 0 ") for m in messages)
+    lines = progress.getvalue().splitlines()
+    assert "distill" in lines[0] and "style" not in lines[0]  # step 1: no VGG yet
+    assert all(k in lines[1] for k in ("content", "style", "temporal", "motion", "distill"))

@@ -6,9 +6,9 @@ Losses per step (weights relative to the content loss, 1.0):
   temporal          the output for a crop vs the output for a randomly moved, noisy copy of it
   motion            real motion: the output for frame t vs the output for frame t-1 warped by the
                     input's flow, on trusted pixels, with fresh noise on both frames
-  distill           (warm start only) the output vs the v1 teacher's, both average-pooled x2 and
-                    the outer ring left out (the teacher's zero-padding bias is not copied);
-                    its weight falls linearly to 0 at `distill_until`
+  distill           (warm start only) the output vs the v1 teacher's (MSE), the outer ring left
+                    out (the teacher's zero-padding bias is not copied); its weight falls
+                    linearly to 0 at `distill_until`
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from stylecam.engines.network import NetConfig, Stylizer
 from stylecam.train import losses
@@ -29,7 +28,7 @@ from stylecam.train.precision import describe, native_bf16, perceptual_autocast
 from stylecam.train.progress import Progress
 from stylecam.train.vgg import load_vgg
 
-DISTILL_RING = 16  # pixels of the crop's border left out of the distillation loss
+DISTILL_RING = 32  # pixels of the crop's border left out of the distillation loss
 
 
 @dataclass
@@ -61,6 +60,7 @@ class TrainConfig:
     perceptual_from: int = 0  # steps before this train without VGG (distillation + temporal only)
     seed: int = 0
     threads: int = 2
+    log_every: int = 10  # steps between progress lines when not on a terminal
     checkpoint_every: int = 50
     preview_every: int = 100
     net: NetConfig = field(default_factory=NetConfig)
@@ -98,10 +98,9 @@ class Teacher:
 
 
 def distill_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MSE of the x2 average-pooled images, leaving out DISTILL_RING pixels along the border."""
-    r = DISTILL_RING // 2
-    a, b = F.avg_pool2d(y, 2), F.avg_pool2d(target, 2)
-    return (a - b)[..., r:-r, r:-r].pow(2).mean()
+    """MSE, leaving out DISTILL_RING pixels along the border."""
+    r = DISTILL_RING
+    return (y - target)[..., r:-r, r:-r].pow(2).mean()
 
 
 def motion_loss(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator) -> torch.Tensor:
@@ -220,7 +219,7 @@ def train(cfg: TrainConfig, log=print, stream=None) -> Path:
         log(f"resumed from {ckpt_path} at step {step}")
     preview_contents = ContentCrops(data.images, cfg.crop, torch.Generator().manual_seed(cfg.seed + 1)).batch(4)
 
-    progress = Progress(cfg.steps, first=step, stream=stream, label=describe(use_bf16))
+    progress = Progress(cfg.steps, first=step, stream=stream, every=cfg.log_every, label=describe(use_bf16))
     while step < cfg.steps:
         x = data.batch(cfg.batch)
         idx = torch.randint(len(names), (cfg.batch,), generator=gen)
