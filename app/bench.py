@@ -16,6 +16,7 @@ import numpy as np
 from stylecam.app.metrics import rss_mb
 from stylecam.app.sources import VideoFileSource, open_source
 from stylecam.engines.backends import Choice
+from stylecam.engines.host import cpu_class
 from stylecam.engines.stylizer import STAGES, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
@@ -86,7 +87,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray) -> dic
         "style": settings.style_index,
         "source": settings.source,
         "rss_mb": {"after_100": rss_at_100, "end": rss_mb()},
-        "machine": {"cpus": os.cpu_count(), "processor": platform.machine(),
+        "machine": {"cpus": os.cpu_count(), "processor": platform.machine(), "cpu_class": cpu_class(),
                     "onnxruntime": onnxruntime.__version__},
     }
 
@@ -94,6 +95,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray) -> dic
 def summary_lines(report: dict) -> list[str]:
     lat = report["latency_ms"]
     lines = [f"engine {report['engine']} on {report['provider']}, graph {report['graph']} {report['precision']}, "
+             f"CPU {report['machine']['cpu_class']}, "
              f"{report['size']}, {report['frames']} frames, temporal {report['temporal']}",
              f"throughput {report['fps']:.1f} fps; latency p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
              f"p99 {lat['p99']:.2f} ms"]

@@ -31,14 +31,7 @@ from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import STAGES, VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
 from stylecam.train.evaluate import flip_test, perceptual_losses, read_clip, static_camera_clip  # noqa: E402
-from stylecam.train.precision import cpu_flags  # noqa: E402
-
-
-def cpu_class() -> str:
-    flags = cpu_flags()
-    avx512 = "avx512f" in flags
-    return (f"{'AVX-512' if avx512 else 'AVX2 only (no AVX-512)'}"
-            f"{', VNNI' if {'avx512_vnni', 'avx_vnni'} & flags else ''}{', BF16' if 'avx512_bf16' in flags else ''}")
+from stylecam.engines.host import cpu_class  # noqa: E402
 
 
 def pct(values) -> dict[str, float]:

@@ -141,3 +141,13 @@ def test_a_graph_of_another_version_is_refused_with_a_reason():
     v1_graph = Path(__file__).resolve().parents[1] / "benchmarks" / "v1" / "stylecam_v1.onnx"
     with pytest.raises(EngineUnavailable, match="a graph from another version"):
         create_engine("ort-cpu", v1_graph, paths.checkpoint())
+
+
+def test_cpu_class_names_the_host_class():
+    from stylecam.engines.host import cpu_class, cpu_flags
+
+    assert cpu_class({"sse4_2", "avx", "avx2", "fma"}) == "AVX2 only (no AVX-512)"
+    assert cpu_class({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}) == "AVX-512 (VNNI, BF16)"
+    assert cpu_class(set()) == "unknown"
+    if cpu_flags():  # Linux: this machine's own flags are read
+        assert cpu_class() != "unknown"

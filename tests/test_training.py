@@ -206,9 +206,9 @@ def test_bf16_only_where_the_cpu_has_it():
 def test_no_autocast_on_a_cpu_without_native_bf16(image_dir, tmp_path, monkeypatch, capsys):
     """On an AVX2-only CPU neither `train` nor `train-style` may enter bf16 autocast (emulated
     there, ~150x slower than fp32), and their progress lines say fp32."""
-    from stylecam.train import precision
+    from stylecam.engines import host
 
-    monkeypatch.setattr(precision, "cpu_flags", lambda: set(AVX2_ONLY))
+    monkeypatch.setattr(host, "cpu_flags", lambda: set(AVX2_ONLY))
     entered = []
 
     class Forbidden:

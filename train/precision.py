@@ -4,26 +4,16 @@ runs ~150x slower than fp32, so training stays in fp32 there."""
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
+
+from stylecam.engines import host
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """The CPU's feature flags (Linux /proc/cpuinfo); empty where that file does not exist."""
-    try:
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def native_bf16(flags: set[str] | None = None) -> bool:
     """True where bf16 matrix maths runs in hardware. Without /proc/cpuinfo (macOS, Windows) it
     asks oneDNN, which reports bf16 support only on AVX-512 class CPUs."""
-    flags = cpu_flags() if flags is None else flags
+    flags = host.cpu_flags() if flags is None else flags
     if flags:
         return any(f in flags for f in NATIVE_BF16_FLAGS)
     import torch
