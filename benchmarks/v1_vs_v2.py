@@ -1,8 +1,9 @@
 """v1 and v2 side by side, in one run on one machine (the figures of docs/benchmarks.md "v1 vs v2").
 
   engine    the engine call alone at 640x480 and 640x360, v1 and v2 alternating call by call
-  pipeline  the whole VideoStylizer step (temporal path on, each network at its own output-blend
-            share) on the sample clip at 640x480, alternating frame by frame: ms per stage
+  pipeline  the whole VideoStylizer step (temporal path on, each network with its own temporal
+            defaults: v1 output share 0.55 and flow at 1/2 size, v2 today's TemporalSettings) on
+            the sample clip at 640x480, alternating frame by frame: ms per stage
   quality   per style and clip: E_warp of per-frame and temporal output (as shares of v1's
             per-frame E_warp), Laplacian variance (sharpness) on moving footage and on a still
             camera, the flip test, and the Gram style loss on the eval photos
@@ -16,13 +17,14 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from v1_engine import V1_OUTPUT_SHARE, V1_STYLES, V1Engine  # noqa: E402
+from v1_engine import V1_STYLES, V1_TEMPORAL, V1Engine  # noqa: E402
 
 from stylecam.app.loading import load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
@@ -56,10 +58,9 @@ def engine_times(engines: dict, frames: list[np.ndarray], size: tuple[int, int],
     return out
 
 
-def pipeline_times(engines: dict, shares: dict, frames: list[np.ndarray], size: tuple[int, int], strength: float) -> dict:
+def pipeline_times(engines: dict, settings: dict, frames: list[np.ndarray], size: tuple[int, int], strength: float) -> dict:
     """Whole steps with the temporal path on, alternating frame by frame."""
-    stylizers = {k: VideoStylizer(e, s, TemporalSettings(strength=strength, output_share=shares[k]), size)
-                 for k, (e, s) in engines.items()}
+    stylizers = {k: VideoStylizer(e, s, replace(settings[k], strength=strength), size) for k, (e, s) in engines.items()}
     stages = {k: {st: [] for st in (*STAGES, "total", "overhead")} for k in engines}
     for i, frame in enumerate(frames):
         for k, stylizer in stylizers.items():
@@ -77,12 +78,12 @@ def pipeline_times(engines: dict, shares: dict, frames: list[np.ndarray], size: 
     return out
 
 
-def run_outputs(engine, style, clip, strength, share):
-    stylizer = VideoStylizer(engine, style, TemporalSettings(strength=strength, output_share=share))
+def run_outputs(engine, style, clip, strength, settings: TemporalSettings):
+    stylizer = VideoStylizer(engine, style, replace(settings, strength=strength))
     return [stylizer.step(f).image for f in clip]
 
 
-def quality(engines: dict, shares: dict, names: list[str], clips: dict, still: list[np.ndarray],
+def quality(engines: dict, settings: dict, names: list[str], clips: dict, still: list[np.ndarray],
             photos: list[np.ndarray], paintings: dict, strength: float, log) -> dict:
     flows = {c: PairFlows(frames) for c, frames in clips.items()}
     report = {}
@@ -93,7 +94,7 @@ def quality(engines: dict, shares: dict, names: list[str], clips: dict, still: l
             for k, (engine, bank) in engines.items():
                 style = bank.vector(name)
                 for label, a in (("per_frame", 0.0), ("temporal", strength)):
-                    outs = run_outputs(engine, style, frames, a, shares[k])
+                    outs = run_outputs(engine, style, frames, a, settings[k])
                     row[f"{k}_{label}_ewarp"] = flows[clip_name].warping_error(outs)
                     row[f"{k}_{label}_sharpness"] = float(np.mean([sharpness(o) for o in outs]))
             base = row["v1_per_frame_ewarp"]
@@ -107,7 +108,7 @@ def quality(engines: dict, shares: dict, names: list[str], clips: dict, still: l
                 f"moving sharpness {row['v2_moving_sharpness_ratio']}")
         for k, (engine, bank) in engines.items():
             style = bank.vector(name)
-            outs = {label: run_outputs(engine, style, still, a, shares[k]) for label, a in (("pf", 0.0), ("t", strength))}
+            outs = {label: run_outputs(engine, style, still, a, settings[k]) for label, a in (("pf", 0.0), ("t", strength))}
             late = slice(len(still) * 5 // 6, len(still))
             entry[f"{k}_still_sharpness_ratio"] = round(
                 float(np.mean([sharpness(o) for o in outs["t"][late]]) / np.mean([sharpness(o) for o in outs["pf"][late]])), 3)
@@ -139,10 +140,11 @@ def main() -> int:
     data = Path(args.data)
     v1_bank, v2_bank = StyleBank.load(V1_STYLES), StyleBank.load(paths.style_bank())
     v1, v2 = V1Engine(), load_engine("ort-cpu").engine
-    shares = {"v1": V1_OUTPUT_SHARE, "v2": TemporalSettings().output_share}
+    settings = {"v1": TemporalSettings(**V1_TEMPORAL), "v2": TemporalSettings()}
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     sample = read_clip(paths.sample_clip(), 240)
-    report = {"cpu": cpu_class(), "v2_graph": v2.graph, "output_share": shares, "temporal": args.temporal}
+    report = {"cpu": cpu_class(), "v2_graph": v2.graph, "temporal": args.temporal,
+              "temporal_settings": {k: asdict(v) for k, v in settings.items()}}
     parts = args.parts.split(",")
     if "engine" in parts:
         style_pair = {"v1": (v1, v1_bank.vectors[0]), "v2": (v2, v2_bank.vectors[0])}
@@ -151,7 +153,7 @@ def main() -> int:
         log(f"engine: {report['engine_ms']}")
     if "pipeline" in parts:
         style_pair = {"v1": (v1, v1_bank.vectors[0]), "v2": (v2, v2_bank.vectors[0])}
-        report["pipeline_ms_640x480"] = pipeline_times(style_pair, shares, sample[21:240], (640, 480), args.temporal)
+        report["pipeline_ms_640x480"] = pipeline_times(style_pair, settings, sample[21:240], (640, 480), args.temporal)
         log(f"pipeline: {report['pipeline_ms_640x480']}")
     if "quality" in parts:
         names = args.style or list(v2_bank.names)
@@ -161,7 +163,7 @@ def main() -> int:
         photos = [cv2.imread(str(data / p)) for p in EVAL_PHOTOS]
         paintings = {n: data / "styles" / f for n, f in BANK_STYLES.items()}
         still = static_camera_clip(photos[0], 300, (640, 480))
-        report["quality"] = quality({"v1": (v1, v1_bank), "v2": (v2, v2_bank)}, shares, names, clips, still, photos,
+        report["quality"] = quality({"v1": (v1, v1_bank), "v2": (v2, v2_bank)}, settings, names, clips, still, photos,
                                     paintings, args.temporal, log)
     text = json.dumps(report, indent=1)
     if args.json:

@@ -23,15 +23,16 @@ import numpy as np
 @dataclass(frozen=True)
 class TemporalSettings:
     """strength: a in [0, 1], 0 = per-frame stylisation. output_share: the output blend's weight
-    as a share of a (b = a * output_share, see output_blend.py). flow_downscale: DIS runs at the
-    processing size divided by this. tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
+    as a share of a (b = a * output_share, see output_blend.py); 0 by default since network v2
+    is coherent by itself (the blend only softened it: docs/design-notes.md). flow_downscale: DIS
+    runs at the processing size divided by this. tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
     scene_cut: mean absolute grey difference (0-1) above which the state is reset.
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
     still camera reuses its features without resampling (which would blur them over time)."""
 
     strength: float = 0.8
-    output_share: float = 0.55
-    flow_downscale: int = 2
+    output_share: float = 0.0
+    flow_downscale: int = 4
     tolerance: float = 0.1
     scene_cut: float = 0.15
     still: float = 0.5

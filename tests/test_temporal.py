@@ -101,12 +101,15 @@ def test_state_resets(ort_engine, bank, frames_small):
 
 
 def test_temporal_path_lowers_warping_error(ort_engine, bank, frames_small):
+    """The feature fusion steadies the output further. Network v2 is trained to be coherent by
+    itself (its per-frame E_warp is 0.12-0.36x v1's on clips), so the fusion's own share is
+    modest: 0.83-0.91x on these 320x180 frames, 0.72-0.81x at 640x360 (docs/benchmarks.md)."""
     flows = PairFlows(frames_small)
     assert len(flows.pairs) == len(frames_small) - 1  # one shot: every pair is usable
     for style in (0, 3):
         per_frame = flows.warping_error([r.image for r in run(ort_engine, bank.vectors[style], frames_small, 0.0)])
         temporal = flows.warping_error([r.image for r in run(ort_engine, bank.vectors[style], frames_small, 0.8)])
-        assert temporal < 0.85 * per_frame, (style, temporal, per_frame)
+        assert temporal < 0.95 * per_frame, (style, temporal, per_frame)
 
 
 def flow_inputs(shape_hw, dx: float, trust: float):
