@@ -84,9 +84,9 @@ def run_outputs(engine, style, clip, strength, settings: TemporalSettings):
 
 
 def quality(engines: dict, settings: dict, names: list[str], clips: dict, still: list[np.ndarray],
-            photos: list[np.ndarray], paintings: dict, strength: float, log) -> dict:
+            photos: list[np.ndarray], paintings: dict, strength: float, log, report: dict) -> dict:
+    """Fills `report` style by style (the caller may save it as it grows)."""
     flows = {c: PairFlows(frames) for c, frames in clips.items()}
-    report = {}
     for name in names:
         entry = {"clips": {}}
         for clip_name, frames in clips.items():
@@ -118,6 +118,7 @@ def quality(engines: dict, settings: dict, names: list[str], clips: dict, still:
             entry[f"{k}_content_loss"] = round(losses["content"], 4)
         entry["style_loss_v2_over_v1"] = round(entry["v2_style_loss"] / entry["v1_style_loss"], 3)
         report[name] = entry
+        log(json.dumps({name: entry}))
         log(f"{name}: flip v1 {entry['v1_flip_ring_ratio']} v2 {entry['v2_flip_ring_ratio']}, "
             f"style loss v2/v1 {entry['style_loss_v2_over_v1']}, still sharpness v2 {entry['v2_still_sharpness_ratio']}")
     return report
@@ -163,8 +164,9 @@ def main() -> int:
         photos = [cv2.imread(str(data / p)) for p in EVAL_PHOTOS]
         paintings = {n: data / "styles" / f for n, f in BANK_STYLES.items()}
         still = static_camera_clip(photos[0], 300, (640, 480))
-        report["quality"] = quality({"v1": (v1, v1_bank), "v2": (v2, v2_bank)}, settings, names, clips, still, photos,
-                                    paintings, args.temporal, log)
+        report["quality"] = {}
+        quality({"v1": (v1, v1_bank), "v2": (v2, v2_bank)}, settings, names, clips, still, photos, paintings,
+                args.temporal, log, report["quality"])
     text = json.dumps(report, indent=1)
     if args.json:
         args.json.write_text(text + "\n")

@@ -111,19 +111,25 @@ RING = 32  # pixels: the border band of the flip test
 
 
 def flip_test(engine: Engine, style: np.ndarray, photos: list[np.ndarray], size: tuple[int, int] = (640, 480)) -> float:
-    """Position bias: D = |S(flip x) - flip S(x)| (mirror left-right), mean over photos; returns
-    the mean of D in the outer RING pixels over its mean inside. A network that treats the border
-    like the interior scores about 1; zero padding's bias shows as more."""
+    """Position bias: D = |S(flip x) - flip S(x)| for the left-right and the up-down mirror,
+    mean over photos and both mirrors; returns the mean of D in the outer RING pixels over its
+    mean inside. Convolutions are not mirror-symmetric, so D is never 0, but a network that
+    treats the border like the interior has about the same D there (ratio ~1); a border it can
+    see (zero padding: a band along one edge, a line along all four) shows as more. The up-down
+    mirror is what catches a band along the top, which a left-right mirror leaves in place."""
     w, h = size
     ring = np.ones((h, w), bool)
     ring[RING:-RING, RING:-RING] = False
+    stylizer = VideoStylizer(engine, style, TemporalSettings(strength=0.0), size)
     outer, inner = [], []
     for photo in photos:
         x = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
-        stylise = lambda image: VideoStylizer(engine, style, TemporalSettings(strength=0.0), size).step(image).image  # noqa: E731
-        d = np.abs(stylise(np.ascontiguousarray(x[:, ::-1])).astype(np.float32) - stylise(x)[:, ::-1]).mean(axis=2)
-        outer.append(d[ring].mean())
-        inner.append(d[~ring].mean())
+        out = stylizer.step(x).image.astype(np.float32)
+        for axis in (1, 0):  # left-right, up-down
+            mirrored = np.ascontiguousarray(np.flip(x, axis))
+            d = np.abs(stylizer.step(mirrored).image.astype(np.float32) - np.flip(out, axis)).mean(axis=2)
+            outer.append(d[ring].mean())
+            inner.append(d[~ring].mean())
     return float(np.mean(outer) / max(np.mean(inner), 1e-6))
 
 
