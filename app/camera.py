@@ -7,8 +7,6 @@ driver buffer and MJPG where the driver offers it; the granted size and rate are
 """
 from __future__ import annotations
 
-import glob
-import os
 import re
 import time
 from collections.abc import Callable
@@ -19,6 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from stylecam.app.cameras import CameraInfo, capture_backends, enumerate_cameras, find_camera
 from stylecam.app.sources import SourceError, SyntheticSource, VideoFileSource
 from stylecam.assets import paths
 
@@ -40,10 +39,16 @@ class CaptureDevice(Protocol):
 Opener = Callable[[int | str], CaptureDevice]
 
 
-def open_v4l2(device: int | str) -> CaptureDevice:
-    """cv2.VideoCapture through V4L2 on Linux, the default backend elsewhere."""
-    api = cv2.CAP_V4L2 if os.name == "posix" and os.uname().sysname == "Linux" else cv2.CAP_ANY
-    return cv2.VideoCapture(device, api)
+def open_capture(device: int | str) -> CaptureDevice:
+    """cv2.VideoCapture through this OS's capture API (cameras.capture_backends): the first that
+    opens, else the last one tried (not opened)."""
+    cap = None
+    for api, _ in capture_backends():
+        cap = cv2.VideoCapture(device, api)
+        if cap.isOpened():
+            return cap
+        cap.release()
+    return cap
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,6 @@ def camera_device(spec: str) -> int | str | None:
     return None
 
 
-def list_cameras() -> list[str]:
-    """Camera device nodes present (/dev/videoN on Linux), without opening them."""
-    return sorted(glob.glob("/dev/video[0-9]*"), key=lambda p: int(re.sub(r"\D", "", p) or 0))
-
-
 def _fourcc_text(value: float) -> str:
     code = int(value)
     text = "".join(chr((code >> 8 * i) & 0xFF) for i in range(4))
@@ -94,11 +94,12 @@ class CameraSource:
 
     reconnects = True
 
-    def __init__(self, device: int | str, request: CameraRequest = CameraRequest(), opener: Opener = open_v4l2):
+    def __init__(self, device: int | str, request: CameraRequest = CameraRequest(), opener: Opener = open_capture,
+                 name: str = ""):
         self.device = device
         self.request = request
         self.opener = opener
-        self.name = f"camera {device}"
+        self.name = f"{name} ({device})" if name else f"camera {device}"
         self.granted: Granted | None = None
         self._cap: CaptureDevice | None = None
 
@@ -208,13 +209,23 @@ class Resolved:
     notice: str | None = None
 
 
-def resolve_source(spec: str, request: CameraRequest = CameraRequest(), opener: Opener = open_v4l2) -> Resolved:
-    """'auto' (camera 0, else the sample clip), 'sample', 'synthetic', a camera index or
-    /dev/videoN (the sample clip if it does not open, saying so), or a video file (looped).
-    A missing or undecodable file raises SourceError."""
+def resolve_source(spec: str, request: CameraRequest = CameraRequest(), opener: Opener = open_capture,
+                   cameras: Callable[[], list[CameraInfo]] = lambda: enumerate_cameras().cameras) -> Resolved:
+    """'auto' (camera 0, else the sample clip), 'sample', 'synthetic', a camera index, /dev/videoN
+    or a camera's name (the sample clip if it does not open, saying so), or a video file (looped).
+    A missing or undecodable file, or a name no camera has, raises SourceError."""
     device = camera_device(spec) if spec != "auto" else 0
+    name = ""
+    if device is None and spec not in ("sample", "synthetic") and not Path(spec).is_file():
+        found = cameras()
+        match = find_camera(spec, found)
+        if match is None:
+            names = ", ".join(repr(c.name) for c in found) or "none found"
+            raise SourceError(f"--source: not a camera, 'sample', 'synthetic' or an existing video file: {spec} "
+                              f"(cameras: {names})")
+        device, name = match.device, match.name
     if device is not None:
-        camera = CameraSource(device, request, opener)
+        camera = CameraSource(device, request, opener, name)
         try:
             camera.open()
         except CameraUnavailable as exc:
@@ -225,6 +236,4 @@ def resolve_source(spec: str, request: CameraRequest = CameraRequest(), opener: 
     if spec == "synthetic":
         return Resolved(LoopingSource(SyntheticSource(request.width, request.height, request.fps), "synthetic"))
     path = Path(spec)
-    if not path.is_file():
-        raise SourceError(f"--source: not a camera, 'sample', 'synthetic' or an existing video file: {spec}")
     return Resolved(LoopingSource(VideoFileSource(path), path.name))

@@ -95,6 +95,14 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from stylecam.app.doctor import collect, lines
+
+    report = collect()
+    print(json.dumps(report, indent=2) if args.json else "\n".join(lines(report)))
+    return 0
+
+
 def cmd_export(args) -> int:
     from stylecam.app.sources import VideoFileSource
     from stylecam.assets import paths
@@ -114,16 +122,11 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _has_display() -> bool:
-    """False on Linux with no X11/Wayland display and no Qt platform chosen (Qt would abort)."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def cmd_window(args) -> int:
     """The live window (the default command); scripted with --duration / --metrics-json."""
-    if not _has_display():
+    from stylecam.app.display import display_status
+
+    if not display_status().available:
         raise UsageError("no display to open the window on: run it in a desktop session, set "
                          "QT_QPA_PLATFORM=offscreen, or use `stylecam stylize` for headless output")
     from stylecam.app.live import LiveOptions, run
@@ -182,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--style", default="0")
     s.add_argument("--json", help="write the report here as JSON")
     s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("doctor", help="what will run here and why: versions, CPU, engine, cameras, paths, display")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(func=cmd_doctor)
 
     s = sub.add_parser("export", help="torch checkpoint -> ONNX + style bank, checked against torch")
     s.add_argument("--checkpoint", required=True, help="training checkpoint (.pt)")

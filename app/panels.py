@@ -136,8 +136,8 @@ class ControlsPanel(QWidget):
         self.source_box = QComboBox()
         self.source_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.source_box.addItem("Sample clip", "sample")
-        for cam in cameras:
-            self.source_box.addItem(f"Camera {cam}", cam)
+        for name in cameras:
+            self.source_box.addItem(name, name)
         self.source_box.addItem("Synthetic pattern", "synthetic")
         self.source_box.addItem("Video file...", "")
         self.source_box.activated.connect(self._source_activated)

@@ -14,7 +14,8 @@ import cv2
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QApplication
 
-from stylecam.app.camera import CameraRequest, LiveSource, list_cameras, resolve_source
+from stylecam.app.camera import CameraRequest, LiveSource, resolve_source
+from stylecam.app.cameras import enumerate_cameras
 from stylecam.app.metrics import PipelineMetrics
 from stylecam.app.pipeline import Controls, Pipeline, Result
 from stylecam.app.recorder import have_pyav, open_writer
@@ -94,7 +95,7 @@ class LiveSession(QObject):
                                  on_result=self._nudge, on_status=self.signals.status.emit,
                                  on_error=self.signals.error.emit, metrics=self.metrics)
 
-        self.window = MainWindow(self, setup.kiosk, list_cameras())
+        self.window = MainWindow(self, setup.kiosk, [c.name for c in enumerate_cameras().cameras])
         self.window.strip.set_styles(self.bank.names, thumbnails.for_bank(self.bank))
         self.window.strip.show_current(style)
         self.window.controls.set_values(self.settings.style_strength, self.settings.temporal,

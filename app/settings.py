@@ -17,7 +17,8 @@ SIZES = ("auto", "source", "320x180", "480x270", "640x360", "640x480", "960x540"
 
 @dataclass(frozen=True)
 class Settings:
-    """source: 'auto', 'sample', 'synthetic', a camera index or /dev/videoN, or a video path.
+    """source: 'auto', 'sample', 'synthetic', a camera index, /dev/videoN or a camera's name, or
+    a video path.
     style: a style name. style_strength, temporal: [0, 1]. size: one of SIZES ('source' = the
     source's own size; 'auto' = the source's size, processed smaller while the CPU cannot keep up
     with the camera). capture_dir: where snapshots and recordings go ('' = the current folder)."""

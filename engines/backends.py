@@ -50,7 +50,8 @@ class Choice:
         return text + (f"; passed over: {'; '.join(self.notes)}" if self.notes else "")
 
 
-def _cache_dir() -> Path:
+def trt_cache_dir() -> Path:
+    """Where TensorRT engines built for this GPU are kept ($XDG_CACHE_HOME/stylecam/tensorrt)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "stylecam" / "tensorrt"
 
@@ -74,7 +75,7 @@ class OrtEngine:
         providers: list = [provider]
         self.precision = "fp32"
         if provider == "TensorrtExecutionProvider":
-            cache = _cache_dir()
+            cache = trt_cache_dir()
             cache.mkdir(parents=True, exist_ok=True)
             providers = [(provider, {"trt_fp16_enable": True, "trt_engine_cache_enable": True,
                                      "trt_engine_cache_path": str(cache)})]
