@@ -55,7 +55,7 @@ def cmd_stylize(args) -> int:
     from stylecam.app.loading import load_bank, load_engine
     from stylecam.app.sources import VideoFileSource
     from stylecam.app.stylize import StylizeJob, stylize
-    from stylecam.app.video_out import check_target
+    from stylecam.app.video_out import check_crf, check_target
     from stylecam.assets import paths
 
     size = parse_size(args.size) if args.size else None
@@ -63,13 +63,14 @@ def cmd_stylize(args) -> int:
     style = load_bank().vector(args.style)
     output = Path(args.output)
     check_target(output)
+    check_crf(args.quality)
     path = Path(args.input) if args.input else paths.sample_clip()
     source = VideoFileSource(path)
     choice = load_engine(args.engine)
     if not args.input:
         print(f"no input given: using the bundled sample clip {path.name}", file=sys.stderr)
     print(choice.describe(), file=sys.stderr)
-    job = StylizeJob(path, output, style, temporal, size)
+    job = StylizeJob(path, output, style, temporal, size, args.quality)
     summary = stylize(job, source, choice.engine, show_progress=sys.stderr.isatty())
     print(summary.line())
     return 0
@@ -172,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--style", default="0", help="style name or 0-based index (see `stylecam styles`)")
     s.add_argument("--temporal", type=float, default=0.8, help="temporal strength a in [0, 1]; 0 = per frame")
     s.add_argument("--size", help="output WxH (default: the input's size)")
+    s.add_argument("--quality", type=int, default=18, help="H.264 CRF, 0 (lossless) .. 51 (worst); default 18. "
+                   "H.264 needs PyAV ('.[record]'); without it .mp4 is MPEG-4 Part 2 (mp4v)")
     s.add_argument("--engine", default="auto", choices=ENGINE_NAMES)
     s.set_defaults(func=cmd_stylize)
 

@@ -15,21 +15,16 @@ The file is written in place (no temporary name): crash safety means the partial
 """
 from __future__ import annotations
 
-import importlib.util
 from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from stylecam.app.video_out import OutputError
+from stylecam.app.video_out import OutputError, have_pyav
 
 SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 MS = Fraction(1, 1000)
-
-
-def have_pyav() -> bool:
-    return importlib.util.find_spec("av") is not None
 
 
 def check_record_target(path: Path, pyav: bool | None = None) -> None:

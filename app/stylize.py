@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from stylecam.app.sources import SourceError, VideoFileSource
-from stylecam.app.video_out import AtomicVideoWriter
+from stylecam.app.video_out import DEFAULT_CRF, AtomicVideoWriter
 from stylecam.engines.backends import Engine
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
@@ -22,6 +22,7 @@ class StylizeJob:
     style: np.ndarray  # the style vector
     temporal: TemporalSettings
     size: tuple[int, int] | None  # (width, height) of the output; None keeps the input's
+    crf: int = DEFAULT_CRF  # H.264 quality, 0 (lossless) .. 51 (worst)
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,12 @@ class StylizeSummary:
     seconds: float  # wall time
     size: tuple[int, int]
     output: Path
+    codec: str  # e.g. "H.264 (CRF 18)"
 
     def line(self) -> str:
         rate = self.frames / self.seconds if self.seconds > 0 else 0.0
         return (f"stylized {self.frames} frames ({self.size[0]}x{self.size[1]} @ {self.fps:.2f} fps) "
-                f"in {self.seconds:.1f} s ({rate:.1f} frames/s) -> {self.output}")
+                f"in {self.seconds:.1f} s ({rate:.1f} frames/s) -> {self.output}, {self.codec}")
 
 
 def _progress(done: int, total: int | None, started: float) -> None:
@@ -56,7 +58,7 @@ def stylize(job: StylizeJob, source: VideoFileSource, engine: Engine, show_progr
     size = job.size or (info.width, info.height)
     stylizer = VideoStylizer(engine, job.style, job.temporal, size)
     started = time.perf_counter()
-    with AtomicVideoWriter(job.output, info.fps, size) as writer:
+    with AtomicVideoWriter(job.output, info.fps, size, job.crf) as writer:
         for frame in source.frames():
             writer.write(stylizer.step(frame.image).image)
             if show_progress and (writer.frames % 5 == 0 or writer.frames == info.frame_count):
@@ -67,4 +69,4 @@ def stylize(job: StylizeJob, source: VideoFileSource, engine: Engine, show_progr
             raise SourceError(f"no frames could be decoded from {job.source}")
         frames = writer.frames
         writer.commit()
-    return StylizeSummary(frames, info.fps, time.perf_counter() - started, size, job.output)
+    return StylizeSummary(frames, info.fps, time.perf_counter() - started, size, job.output, writer.codec)

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from stylecam.app.cli import main
+from stylecam.app.video_out import have_pyav
 from tests.conftest import SHOT_START, clip_frames, read_video, write_clip
 
 
@@ -35,6 +36,7 @@ def test_stylize_keeps_count_fps_and_size(short_clip, tmp_path, capsys):
     assert frames[0].shape == (180, 320, 3)
     summary = capsys.readouterr().out
     assert "stylized 12 frames" in summary and "24.00 fps" in summary
+    assert summary.rstrip().endswith("H.264 (CRF 18)" if have_pyav() else "MPEG-4 Part 2 (mp4v; PyAV not installed)")
     assert not list(tmp_path.glob(".*partial*"))
 
 
@@ -129,6 +131,7 @@ def test_zero_frame_video(tmp_path, capsys):
     (["--size", "100000x5"], "out of range"),
     (["--size", "big"], "must look like 640x480"),
     (["--temporal", "2"], "--temporal must be in [0, 1]"),
+    (["--quality", "52"], "--quality must be an H.264 CRF in 0..51"),
 ])
 def test_bad_options(args, message, short_clip, tmp_path, capsys):
     out = tmp_path / "out.mp4"

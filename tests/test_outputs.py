@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from stylecam.app.recorder import check_record_target, have_pyav, open_writer
 from stylecam.app.settings import Settings, load_settings, save_settings, settings_path
 from stylecam.app.sinks import SinkThread
-from stylecam.app.video_out import OutputError
+from stylecam.app.video_out import AtomicVideoWriter, OutputError
 from stylecam.app.virtualcam import VirtualCamera, VirtualCameraUnavailable
 from tests.conftest import SHOT_START, clip_frames, read_video
 
@@ -158,3 +159,39 @@ def test_the_mjpg_fallback_keeps_the_display_timing_when_frames_come_slower(tmp_
     held = [np.abs(back[k].astype(int) - shown[i]).mean() for k, i in enumerate(source)]
     other = [np.abs(back[k].astype(int) - shown[i ^ 1]).mean() for k, i in enumerate(source)]
     assert max(held) < 8 < min(other), (max(held), min(other))
+
+
+@needs_pyav
+@pytest.mark.parametrize("suffix, container", [(".mp4", "mp4"), (".mkv", "matroska")])
+def test_stylize_files_are_h264_at_the_quality_asked(tmp_path, frames, suffix, container):
+    import av
+
+    sizes = {}
+    for crf in (12, 35):
+        with AtomicVideoWriter(tmp_path / f"crf{crf}{suffix}", 24000 / 1001, (320, 180), crf) as writer:
+            for image in frames:
+                writer.write(image)
+            assert writer.codec == f"H.264 (CRF {crf})"
+            path = writer.commit()
+        with av.open(str(path)) as f:
+            stream = f.streams.video[0]
+            assert stream.codec_context.name == "h264" and container in f.format.name
+            assert stream.average_rate == Fraction(24000, 1001)
+        decoded, _ = read_video(path)
+        assert len(decoded) == len(frames)
+        assert np.abs(decoded[10].astype(int) - frames[10]).mean() < (4 if crf == 12 else 10)
+        sizes[crf] = path.stat().st_size
+    assert sizes[35] < sizes[12] / 2  # the quality setting reaches the encoder
+
+
+def test_without_pyav_stylize_files_fall_back_to_opencv_saying_so(tmp_path, frames):
+    with AtomicVideoWriter(tmp_path / "out.mp4", 24.0, (320, 180), pyav=False) as writer:
+        for image in frames:
+            writer.write(image)
+        assert writer.codec == "MPEG-4 Part 2 (mp4v; PyAV not installed)"
+        path = writer.commit()
+    decoded, fps = read_video(path)
+    assert len(decoded) == len(frames) and fps == pytest.approx(24.0)
+    with AtomicVideoWriter(tmp_path / "out.avi", 24.0, (320, 180)) as writer:
+        assert writer.codec == "Motion-JPEG (MJPG)"
+        writer.discard()
