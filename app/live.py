@@ -175,6 +175,7 @@ class RunRecorder:
                        "end": round(rss[-1], 1) if rss else None, "max": round(max(rss), 1) if rss else None},
             "recordings": s.recordings,
             "errors": s.errors,
+            "stage_failures": dict(m.stage_failures),
         }
         cpu = report["cpu_percent_of_one_core"]
         cpu["capture_plus_display"] = round(cpu["capture"] + cpu["display"], 1)
@@ -185,7 +186,7 @@ class RunRecorder:
 
 def run(options: LiveOptions, setup=None, app=None) -> tuple[int, dict]:
     """Run the window. Returns (exit code, measured figures). 0 unless a stage or sink failed
-    during a scripted (--duration) run."""
+    during a scripted (--duration) run (stages restart, but a scripted run says it happened)."""
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
@@ -216,5 +217,5 @@ def run(options: LiveOptions, setup=None, app=None) -> tuple[int, dict]:
         Path(options.metrics_json).write_text(json.dumps(report, indent=2) + "\n")
     for error in session.errors:
         print(f"stylecam: {error}", file=sys.stderr)
-    failed = options.duration is not None and any("stopped" in e for e in session.errors)
+    failed = options.duration is not None and bool(session.errors)
     return (1 if failed else 0), report

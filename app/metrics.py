@@ -88,6 +88,7 @@ class MetricsSnapshot:
     dropped_display: int  # stylised, never shown
     frames_shown: int
     processing_size: tuple[int, int] | None = None  # (w, h) the network runs at
+    failures: int = 0  # stage failures survived (each restarted the stage)
 
     @property
     def dropped(self) -> int:
@@ -113,6 +114,7 @@ class PipelineMetrics:
     processing_size: tuple[int, int] | None = None  # (w, h) the last frame was stylised at
     size_steps: list = field(default_factory=list)  # (perf_counter time, (w, h)) of each auto-size change
     display_skipped: int = 0  # results taken by the GUI but replaced before they were painted
+    stage_failures: dict[str, int] = field(default_factory=dict)  # stage name -> failures (each restarted it)
 
     def __post_init__(self):
         self.latency = LatencyWindow(keep_all=self.keep_all)
@@ -148,4 +150,5 @@ class PipelineMetrics:
             dropped_display=(results.dropped if results else 0) + self.display_skipped,
             frames_shown=self.display.count,
             processing_size=self.processing_size,
+            failures=sum(self.stage_failures.values()),
         )

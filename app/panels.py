@@ -109,6 +109,7 @@ class MetricsPanel(QLabel):
             "engine    " + (f"p50 {eng['p50']:.1f} ms" if eng else "-"),
             "size      " + ("x".join(map(str, m.processing_size)) if m.processing_size else "-") + (" (auto)" if auto else ""),
             f"dropped   {m.dropped} ({m.dropped_capture} capture, {m.dropped_display} display)",
+            *([f"errors    {m.failures} (survived)"] if m.failures else []),
             engine,
         ]
         self.setText("\n".join(self.lines))

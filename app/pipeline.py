@@ -2,8 +2,10 @@
 -> whoever displays (the GUI thread). Qt-free: the window passes callbacks that emit signals.
 
 Every frame carries its capture time (time.perf_counter() seconds) to the display, where
-capture -> display latency is measured. A stage's exception goes to `on_error(stage, message)`
-and ends that stage; nothing dies silently.
+capture -> display latency is measured. A stage's exception goes to `on_error(stage, message)`,
+is counted in `metrics.stage_failures`, and the stage restarts (the inference stage from a reset
+temporal state; the capture stage reopens its source) after a wait that doubles while it keeps
+failing; nothing dies silently and nothing stops for good but on `stop()`.
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ from stylecam.engines.stylizer import StageTimes, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
 RECONNECT_EVERY_S = 1.0
+RESTART_WAIT_S = (0.25, 4.0)  # a failed stage restarts after the first; the wait doubles up to the second
+STABLE_S = 5.0  # a stage that ran this long before failing restarts after the shortest wait
+RESTARTING_STAGES = ("capture", "inference")  # Stage.name of the stages the supervisor restarts
 CROSSFADE_S = 0.3
 
 
@@ -108,12 +113,14 @@ class StyleFader:
 
 
 class Stage:
-    """A worker thread with start()/stop(): stop sets an Event and joins."""
+    """A worker thread with start()/stop(): stop sets an Event and joins. `loop()` runs under a
+    supervisor that reports, counts and restarts it when it raises."""
 
     name = "stage"
 
-    def __init__(self, on_error: Callable[[str, str], None]):
+    def __init__(self, on_error: Callable[[str, str], None], metrics: PipelineMetrics):
         self.on_error = on_error
+        self.metrics = metrics
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -133,14 +140,27 @@ class Stage:
         return self._thread is not None and self._thread.is_alive()
 
     def _guarded(self) -> None:
-        try:
-            self.loop()
-        except Exception as exc:  # reported to the window, then the stage ends
-            last = traceback.extract_tb(exc.__traceback__)[-1]
-            self.on_error(self.name, f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
+        wait = RESTART_WAIT_S[0]
+        while not self.stopping.is_set():
+            started = time.perf_counter()
+            try:
+                self.loop()
+                return
+            except Exception as exc:  # reported to the window, counted, then the stage restarts
+                last = traceback.extract_tb(exc.__traceback__)[-1]
+                self.metrics.stage_failures[self.name] = self.metrics.stage_failures.get(self.name, 0) + 1
+                self.on_error(self.name, f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
+            self.recover()
+            stable = time.perf_counter() - started >= STABLE_S
+            wait = RESTART_WAIT_S[0] if stable else wait
+            self.stopping.wait(wait)
+            wait = min(2 * wait, RESTART_WAIT_S[1])
 
     def loop(self) -> None:
         raise NotImplementedError
+
+    def recover(self) -> None:
+        """Called after loop() raised, before it runs again."""
 
 
 class CaptureStage(Stage):
@@ -151,10 +171,9 @@ class CaptureStage(Stage):
 
     def __init__(self, source: LiveSource, out: LatestSlot[Frame], metrics: PipelineMetrics,
                  on_status: Callable[[str, str], None], on_error: Callable[[str, str], None]):
-        super().__init__(on_error)
+        super().__init__(on_error, metrics)
         self.source = source
         self.out = out
-        self.metrics = metrics
         self.on_status = on_status
         self.index = 0
 
@@ -209,7 +228,7 @@ class InferenceStage(Stage):
     def __init__(self, engine: Engine, vectors: np.ndarray, controls: ControlBox, inp: LatestSlot[Frame],
                  out: LatestSlot[Result], metrics: PipelineMetrics, on_result: Callable[[], None],
                  on_error: Callable[[str, str], None], auto_policy: AutoSizePolicy = AutoSizePolicy()):
-        super().__init__(on_error)
+        super().__init__(on_error, metrics)
         self.auto_policy = auto_policy
         self.autosize: AutoSize | None = None
         first, self._version = controls.get()
@@ -218,7 +237,6 @@ class InferenceStage(Stage):
         self.fader = StyleFader(vectors, first.style_index)
         self.stylizer = VideoStylizer(engine, self.fader.vector(0.0), TemporalSettings(strength=first.temporal))
         self.inp, self.out = inp, out
-        self.metrics = metrics
         self.on_result = on_result
         self._pending_vectors: np.ndarray | None = None
         self._lock = threading.Lock()
@@ -275,6 +293,11 @@ class InferenceStage(Stage):
             out = cv2.addWeighted(out, c.style_strength, image, 1.0 - c.style_strength, 0.0)
         return Result(out, image, frame.index, frame.t_capture, time.perf_counter(), stylized.times,
                       self.fader.target)
+
+    def recover(self) -> None:
+        """After a failure: the next frame starts from a fresh temporal state."""
+        self.stylizer.reset()
+        self.autosize = None
 
     def loop(self) -> None:
         self.metrics.inference_thread_id = threading.get_native_id()

@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import QApplication
 from stylecam.app.camera import CameraRequest, LiveSource, resolve_source
 from stylecam.app.cameras import enumerate_cameras
 from stylecam.app.metrics import PipelineMetrics
-from stylecam.app.pipeline import Controls, Pipeline, Result
+from stylecam.app.pipeline import RESTARTING_STAGES, Controls, Pipeline, Result
 from stylecam.app.recorder import have_pyav, open_writer
 from stylecam.app.settings import Settings
 from stylecam.app.sinks import SinkThread
@@ -163,6 +163,7 @@ class LiveSession(QObject):
         result = self.pipeline.take()
         if result is None or self.closed:
             return
+        self.window.frame_arrived()
         image = compose(result.image, result.original, self.mode)
         self.window.view.set_frame(image, result)
         if self.output_window is not None:
@@ -319,9 +320,14 @@ class LiveSession(QObject):
         self.window.show_status(text)
 
     def _on_error(self, stage: str, message: str) -> None:
-        text = f"{stage} stopped: {message}"
+        """A pipeline stage failed and restarts by itself, or a sink stopped. Each distinct error
+        is shown and kept once; the metrics count repeats."""
+        restarts = stage in RESTARTING_STAGES
+        text = f"{stage} failed and restarted: {message}" if restarts else f"{stage} stopped: {message}"
+        if text in self.errors:
+            return
         self.errors.append(text)
-        self.window.show_error(text)
+        self.window.show_error(text, lasting=not restarts)
 
     def refresh_metrics(self) -> None:
         self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0],

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from stylecam.app.session import LiveSession
 
 ESC_WINDOW_S = 2.0
+ERROR_SHOWN_MS = 10_000  # how long the status bar shows an error a stage recovered from
 STYLE_KEYS = {getattr(Qt.Key, f"Key_{n}"): n - 1 for n in range(1, 10)}
 KIOSK_KEYS = {*STYLE_KEYS, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Escape}
 
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = session
         self.kiosk = kiosk
+        self._error_card = False
         self.allow_close = not kiosk
         self._esc_armed_at = -1e9
         self.setWindowTitle("stylecam")
@@ -107,13 +109,23 @@ class MainWindow(QMainWindow):
         self.setCursor(Qt.CursorShape.BlankCursor)
         self.showFullScreen()
 
-    def show_error(self, text: str) -> None:
-        if self.kiosk:
-            self.view.set_card("One moment please", "The picture will be back shortly")
-        else:
+    def show_error(self, text: str, lasting: bool) -> None:
+        """lasting: something stopped for good (a sink: the banner stays). Otherwise a stage that
+        restarts by itself: the status bar says so for ERROR_SHOWN_MS, and in kiosk mode a card
+        covers the picture until the next frame arrives (`frame_arrived`)."""
+        if lasting and not self.kiosk:
             self.banner.setText(text)
             self.banner.show()
-        self.statusBar().showMessage(text)
+        if not lasting and self.kiosk:
+            self.view.set_card("One moment please", "The picture will be back shortly")
+            self._error_card = True
+        self.statusBar().showMessage(text, 0 if lasting else ERROR_SHOWN_MS)
+
+    def frame_arrived(self) -> None:
+        """A new frame is ready: an error card put up by show_error goes."""
+        if self._error_card:
+            self._error_card = False
+            self.view.set_card(None)
 
     def show_status(self, text: str, ms: int = 0) -> None:
         self.statusBar().showMessage(text, ms)

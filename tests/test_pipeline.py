@@ -111,14 +111,20 @@ class BrokenEngine:
         raise RuntimeError("engine fell over")
 
 
-def test_a_worker_exception_is_reported_not_silent(bank):
+def test_an_engine_that_keeps_failing_is_reported_counted_and_retried_with_growing_waits(bank, monkeypatch):
+    monkeypatch.setattr("stylecam.app.pipeline.RESTART_WAIT_S", (0.05, 0.2))
     pipeline, calls = make_pipeline(sample_source(), BrokenEngine(), bank)
+    started = time.perf_counter()
     pipeline.start()
     try:
-        wait_for(lambda: calls.errors)
-        wait_for(lambda: not pipeline.inference.alive)
+        wait_for(lambda: len(calls.errors) >= 4)
+        took = time.perf_counter() - started
+        assert pipeline.inference.alive and pipeline.metrics.stage_failures["inference"] >= 4
     finally:
+        stop_at = time.perf_counter()
         pipeline.stop()
+    assert took >= 0.05 + 0.1 + 0.2  # the waits between the 4 failures doubled
+    assert time.perf_counter() - stop_at < 1.0 and not pipeline.inference.alive
     stage, message = calls.errors[0]
     assert stage == "inference" and "RuntimeError: engine fell over" in message
 

@@ -36,7 +36,8 @@ def make_session(qtbot, tmp_path, monkeypatch, ort_engine, bank, thumbs_cache):
 
     def make(source=None, **setup) -> LiveSession:
         settings = setup.pop("settings", Settings(capture_dir=str(tmp_path)))
-        s = SessionSetup(choice=Choice(ort_engine), bank=bank, source=source or sample_source(),
+        choice = setup.pop("choice", Choice(ort_engine))
+        s = SessionSetup(choice=choice, bank=bank, source=source or sample_source(),
                          source_spec="sample", notice=None, settings=settings, size=SIZE, **setup)
         session = LiveSession(s, Thumbnails(ort_engine, cache=thumbs_cache), bank_loader=setup_bank_loader(tmp_path),
                               bank_signature=lambda: tuple(sorted(p.name for p in (tmp_path / "data").rglob("*.npz"))))
@@ -202,12 +203,48 @@ def test_sliders_are_rate_limited_before_the_worker(qtbot, make_session):
     assert session.settings.style_strength == 1.0
 
 
-def test_a_stage_error_shows_in_the_window(qtbot, make_session):
+def test_a_stopped_sink_shows_a_lasting_banner(qtbot, make_session):
     session = make_session()
-    session.signals.error.emit("inference", "RuntimeError: out of memory")
+    session.signals.error.emit("recorder", "OSError: No space left on device")
     qtbot.waitUntil(lambda: session.window.banner.isVisible(), timeout=2000)
-    assert "inference stopped: RuntimeError: out of memory" in session.window.banner.text()
-    assert session.errors
+    assert "recorder stopped: OSError: No space left on device" in session.window.banner.text()
+    assert session.errors == ["recorder stopped: OSError: No space left on device"]
+
+
+class FlakyEngine:
+    """The real engine, raising on the calls numbered in `failing` (1-based)."""
+
+    def __init__(self, engine, failing: set[int]):
+        self.engine, self.failing, self.calls = engine, failing, 0
+        for attr in ("name", "provider", "precision", "graph", "core_channels"):
+            setattr(self, attr, getattr(engine, attr))
+
+    def run(self, *inputs):
+        self.calls += 1
+        if self.calls in self.failing:
+            raise RuntimeError("engine fell over")
+        return self.engine.run(*inputs)
+
+
+@pytest.mark.parametrize("kiosk", [False, True])
+def test_an_engine_failing_mid_run_restarts_inference_and_shows_once(qtbot, make_session, ort_engine, kiosk):
+    engine = FlakyEngine(ort_engine, failing={6, 7, 8})
+    session = make_session(choice=Choice(engine), kiosk=kiosk)
+    cards = []
+    session.window.view.set_card = lambda title, detail="": cards.append(title) or type(session.window.view).set_card(
+        session.window.view, title, detail)
+    qtbot.waitUntil(lambda: session.metrics.stage_failures.get("inference") == 3, timeout=20000)
+    shown_after(qtbot, session, 3)  # frames flow again
+    assert session.pipeline.inference.alive and engine.calls > 8
+    assert len(session.errors) == 1  # three failures, shown once
+    assert session.errors[0].startswith("inference failed and restarted: RuntimeError: engine fell over")
+    assert not session.window.banner.isVisible()
+    if kiosk:
+        assert "One moment please" in cards and cards[-1] is None and session.window.view.card is None  # covered, uncovered
+    else:
+        assert "engine fell over" in session.window.statusBar().currentMessage()
+        session.refresh_metrics()
+        assert "errors    3 (survived)" in session.window.metrics.text()
 
 
 def test_styles_added_by_train_style_appear_without_restart(qtbot, make_session, bank, tmp_path):
