@@ -99,6 +99,7 @@ class CameraSource:
         self.device = device
         self.request = request
         self.opener = opener
+        self.label = name
         self.name = f"{name} ({device})" if name else f"camera {device}"
         self.granted: Granted | None = None
         self._cap: CaptureDevice | None = None
@@ -125,6 +126,10 @@ class CameraSource:
                                _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC)))
         self._cap = cap
         return self.granted
+
+    def fresh(self) -> CameraSource:
+        """The same camera as a new, unopened source (this one may be stuck in a read)."""
+        return CameraSource(self.device, self.request, self.opener, self.label)
 
     @property
     def is_open(self) -> bool:

@@ -115,6 +115,8 @@ class PipelineMetrics:
     size_steps: list = field(default_factory=list)  # (perf_counter time, (w, h)) of each auto-size change
     display_skipped: int = 0  # results taken by the GUI but replaced before they were painted
     stage_failures: dict[str, int] = field(default_factory=dict)  # stage name -> failures (each restarted it)
+    stalls: int = 0  # camera reads the watchdog found blocked (each reconnected)
+    black_frames_reported: bool = False  # the source is delivering black frames right now
 
     def __post_init__(self):
         self.latency = LatencyWindow(keep_all=self.keep_all)

@@ -30,7 +30,11 @@ from stylecam.engines.temporal import TemporalSettings
 RECONNECT_EVERY_S = 1.0
 RESTART_WAIT_S = (0.25, 4.0)  # a failed stage restarts after the first; the wait doubles up to the second
 STABLE_S = 5.0  # a stage that ran this long before failing restarts after the shortest wait
-RESTARTING_STAGES = ("capture", "inference")  # Stage.name of the stages the supervisor restarts
+RESTARTING_STAGES = ("capture", "inference", "watchdog")  # Stage.name of the stages the supervisor restarts
+STALL_S = 2.0  # a camera read blocked this long is a stall: the watchdog reconnects
+WATCH_EVERY_S = 0.25
+BLACK_LEVEL = 3.0  # mean 0-255 below which a frame counts as black
+BLACK_FRAMES = 30  # consecutive black frames before the status says so
 CROSSFADE_S = 0.3
 
 
@@ -176,6 +180,8 @@ class CaptureStage(Stage):
         self.out = out
         self.on_status = on_status
         self.index = 0
+        self.reading_since: float | None = None  # perf_counter time a read() began, while it runs
+        self.black_run = 0  # consecutive black frames
 
     def _connect(self) -> bool:
         from stylecam.app.camera import CameraUnavailable
@@ -197,19 +203,62 @@ class CaptureStage(Stage):
                 if not self.source.is_open and not self._connect():
                     self.stopping.wait(RECONNECT_EVERY_S)
                     continue
+                self.reading_since = time.perf_counter()
                 image = self.source.read()
+                self.reading_since = None
                 now = time.perf_counter()
+                if self.stopping.is_set():  # abandoned by the watchdog while blocked in read()
+                    break
                 if image is None:
                     if not self.source.reconnects:
                         raise RuntimeError(f"{self.source.name} gave no frame")
                     self.source.close()
                     self.on_status("reconnecting", f"{self.source.name} lost; reconnecting")
                     continue
+                self._check_black(image)
                 self.out.put(Frame(image, self.index, now))
                 self.index += 1
                 self.metrics.capture.tick(now)
         finally:
             self.source.close()
+
+
+    def _check_black(self, image: np.ndarray) -> None:
+        """Say once when the source has delivered BLACK_FRAMES black frames in a row, and once
+        when the picture is back."""
+        black = float(image[::8, ::8].mean()) < BLACK_LEVEL
+        self.black_run = self.black_run + 1 if black else 0
+        if self.black_run == BLACK_FRAMES:
+            self.on_status("black", f"{self.source.name} delivers black frames (lens covered, or no light?)")
+        elif not black and self.metrics.black_frames_reported:
+            self.on_status("live", f"{self.source.name}: the picture is back")
+        self.metrics.black_frames_reported = self.black_run >= BLACK_FRAMES
+
+    def stalled(self, now: float) -> bool:
+        """A camera read() has blocked for STALL_S or more."""
+        since = self.reading_since
+        return self.source.reconnects and since is not None and now - since >= STALL_S
+
+
+class WatchdogStage(Stage):
+    """Every WATCH_EVERY_S: a camera read blocked for STALL_S is a stall. The stuck capture
+    thread is abandoned (it ends when its read returns) and a fresh one opens the camera anew."""
+
+    name = "watchdog"
+
+    def __init__(self, pipeline: Pipeline, on_status: Callable[[str, str], None],
+                 on_error: Callable[[str, str], None]):
+        super().__init__(on_error, pipeline.metrics)
+        self.pipeline = pipeline
+        self.on_status = on_status
+
+    def loop(self) -> None:
+        while not self.stopping.wait(WATCH_EVERY_S):
+            capture = self.pipeline.capture
+            if capture.stalled(time.perf_counter()):
+                self.metrics.stalls += 1
+                self.on_status("reconnecting", f"{capture.source.name} stalled: no frame for {STALL_S:.0f} s; reconnecting")
+                self.pipeline.replace_capture(capture.source.fresh())
 
 
 def _resized(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
@@ -328,6 +377,8 @@ class Pipeline:
         self.capture = CaptureStage(source, self.frames, self.metrics, on_status, on_error)
         self.inference = InferenceStage(engine, vectors, self.controls, self.frames, self.results, self.metrics,
                                         on_result, on_error, auto_policy)
+        self.watchdog = WatchdogStage(self, on_status, on_error)
+        self._capture_lock = threading.Lock()
 
     @property
     def source(self) -> LiveSource:
@@ -336,14 +387,28 @@ class Pipeline:
     def start(self) -> None:
         self.inference.start()
         self.capture.start()
+        self.watchdog.start()
 
     def stop(self) -> None:
-        self.capture.stop()
+        self.watchdog.stop()
+        with self._capture_lock:
+            self.capture.stop()
         self.inference.stop()
 
     def set_source(self, source: LiveSource) -> None:
         """Swap the source: the old capture thread is stopped and joined, the new one started."""
-        self.capture.stop()
+        with self._capture_lock:
+            self.capture.stop()
+            self._start_capture(source)
+
+    def replace_capture(self, source: LiveSource) -> None:
+        """Abandon a capture thread stuck in read() (it is told to stop and ends when the read
+        returns, closing its own source) and capture from `source` on a new thread."""
+        with self._capture_lock:
+            self.capture.stopping.set()
+            self._start_capture(source)
+
+    def _start_capture(self, source: LiveSource) -> None:
         self.frames.clear()
         self.capture = CaptureStage(source, self.frames, self.metrics, self._on_status, self._on_error)
         self.capture.start()

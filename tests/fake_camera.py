@@ -1,5 +1,6 @@
 """A fake camera for tests: a CaptureDevice (the part of cv2.VideoCapture a CameraSource uses)
-serving real frames of the sample clip at a fixed rate, which a test can unplug and plug back."""
+serving real frames of the sample clip at a fixed rate, which a test can unplug and plug back,
+stall (the next read blocks), switch to another frame size, or make deliver black frames."""
 from __future__ import annotations
 
 import threading
@@ -24,12 +25,18 @@ class FakeCameraRig:
         self.plugged.set()
         self.props: dict[int, float] = {}
         self.opened = 0
+        self.stall_s = 0.0  # the next read on any device blocks this long
+        self.black = False
+        self.released = 0
 
     def unplug(self) -> None:
         self.plugged.clear()
 
     def plug(self) -> None:
         self.plugged.set()
+
+    def stall(self, seconds: float) -> None:
+        self.stall_s = seconds
 
     def open(self, device: int | str) -> FakeCapture:
         self.opened += 1
@@ -62,6 +69,9 @@ class FakeCapture:
         if delay > 0:
             time.sleep(delay)
         self.next_due = max(self.next_due + 1.0 / self.rig.fps, time.perf_counter())
+        if self.rig.stall_s:
+            stall, self.rig.stall_s = self.rig.stall_s, 0.0
+            time.sleep(stall)
         if not (self.open and self.rig.plugged.is_set()):
             self.open = False
             return False, None
@@ -69,7 +79,8 @@ class FakeCapture:
         self.index += 1
         if self.rig.grant:
             frame = cv2.resize(frame, self.rig.grant)
-        return True, frame.copy()
+        return True, np.zeros_like(frame) if self.rig.black else frame.copy()
 
     def release(self) -> None:
         self.open = False
+        self.rig.released += 1

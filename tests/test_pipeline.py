@@ -246,3 +246,64 @@ def test_auto_size_ladder_and_decisions():
     auto.level, t = 1, 10.0
     steps = [auto.observe(t + i / 30, 14.0, 33.3) for i in range(240)]
     assert 0.9 * 6 * 30 - 2 <= steps.index(True) <= 6 * 30 and auto.size == (640, 480)
+
+
+def test_a_stalled_camera_read_is_caught_by_the_watchdog_and_reconnected(ort_engine, bank, monkeypatch):
+    monkeypatch.setattr("stylecam.app.pipeline.STALL_S", 0.4)
+    rig = FakeCameraRig()
+    pipeline, calls = make_pipeline(CameraSource(0, opener=rig.open), ort_engine, bank)
+    pipeline.start()
+    try:
+        wait_for(lambda: pipeline.metrics.inference.count >= 2)
+        stuck = pipeline.capture
+        rig.stall(3.0)
+        wait_for(lambda: pipeline.metrics.stalls == 1, timeout=2.0)  # well before the read returns
+        assert pipeline.capture is not stuck and stuck.stopping.is_set()
+        captured = pipeline.metrics.capture.count
+        wait_for(lambda: pipeline.metrics.capture.count >= captured + 5, timeout=2.0)  # new frames, still stalled
+        assert rig.opened == 2
+        wait_for(lambda: not stuck.alive, timeout=5.0)  # the abandoned thread ends once its read returns
+    finally:
+        pipeline.stop()
+    kinds = [kind for kind, _ in calls.statuses]
+    assert "reconnecting" in kinds and kinds[-1] == "live"
+    assert any("stalled: no frame for" in text for _, text in calls.statuses)
+    assert not calls.errors and rig.released == 2
+
+
+def test_a_camera_that_changes_size_keeps_the_output_size(ort_engine, bank):
+    rig = FakeCameraRig()
+    pipeline, calls = make_pipeline(CameraSource(0, opener=rig.open), ort_engine, bank)
+    pipeline.start()
+    try:
+        wait_for(lambda: pipeline.metrics.inference.count >= 2)
+        rig.grant = (640, 480)  # the driver switches mode mid-run
+        stylised = pipeline.metrics.inference.count
+        wait_for(lambda: pipeline.metrics.inference.count >= stylised + 4)
+        result = pipeline.take()
+    finally:
+        pipeline.stop()
+    assert result.image.shape == (180, 320, 3) and result.original.shape == (180, 320, 3)
+    assert not calls.errors
+
+
+def test_black_frames_are_stylised_and_reported_once(ort_engine, bank, monkeypatch):
+    monkeypatch.setattr("stylecam.app.pipeline.BLACK_FRAMES", 5)
+    rig = FakeCameraRig(fps=50.0)
+    pipeline, calls = make_pipeline(CameraSource(0, opener=rig.open), ort_engine, bank)
+    pipeline.start()
+    try:
+        wait_for(lambda: pipeline.metrics.inference.count >= 2)
+        rig.black = True
+        wait_for(lambda: pipeline.metrics.black_frames_reported)
+        stylised = pipeline.metrics.inference.count
+        wait_for(lambda: pipeline.metrics.inference.count >= stylised + 3)
+        result = pipeline.take()
+        assert result is not None and np.isfinite(result.image).all()
+        rig.black = False
+        wait_for(lambda: not pipeline.metrics.black_frames_reported)
+    finally:
+        pipeline.stop()
+    texts = [text for kind, text in calls.statuses]
+    assert sum("delivers black frames" in t for t in texts) == 1 and "the picture is back" in texts[-1]
+    assert not calls.errors
