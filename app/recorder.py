@@ -12,11 +12,18 @@
 
 Frames are H x W x 3 uint8 BGR; a frame of another size than the recording's is resized to it.
 The file is written in place (no temporary name): crash safety means the partial file is there.
+
+A full disk: each writer checks the free space of the recording's folder once per second of
+video and raises DiskFull while MIN_FREE_MB are still left, so the file can be closed properly
+(OpenCV's writer would otherwise drop frames without an error). A write that fails anyway
+(ENOSPC, EFBIG) raises from PyAV; the fragments already written stay playable.
 """
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+
+import shutil
 
 import cv2
 import numpy as np
@@ -25,6 +32,34 @@ from stylecam.app.video_out import OutputError, have_pyav
 
 SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 MS = Fraction(1, 1000)
+MIN_FREE_MB = 200.0
+SPACE_CHECK_S = 1.0  # seconds of video between free-space checks
+
+
+class DiskFull(OSError):
+    """The recording's disk is (nearly) full; the message says how much is left."""
+
+
+def free_mb(folder: Path) -> float:
+    return shutil.disk_usage(folder).free / 2**20
+
+
+class SpaceGuard:
+    """Raises DiskFull from check(t) when the folder has less than MIN_FREE_MB free; looks at
+    most once per SPACE_CHECK_S of frame time t (seconds)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._next_t: float | None = None
+
+    def check(self, t: float) -> None:
+        if self._next_t is not None and t < self._next_t:
+            return
+        self._next_t = t + SPACE_CHECK_S
+        left = free_mb(self.folder)
+        if left < MIN_FREE_MB:
+            raise DiskFull(f"disk nearly full ({left:.0f} MB left in {self.folder}): recording stopped, "
+                           "the file keeps what was recorded")
 
 
 def check_record_target(path: Path, pyav: bool | None = None) -> None:
@@ -77,8 +112,10 @@ class PyAVWriter:
         self._t0: float | None = None
         self._last_pts = -1
         self._av = av
+        self.guard = SpaceGuard(path.parent)
 
     def write(self, image: np.ndarray, t: float) -> None:
+        self.guard.check(t)
         if self._t0 is None:
             self._t0 = t
         pts = max(self._last_pts + 1, round((t - self._t0) * 1000))
@@ -112,9 +149,11 @@ class OpenCVWriter:
         if not self.writer.isOpened():
             self.writer.release()
             raise OutputError(f"cannot write video to {path}")
+        self.guard = SpaceGuard(path.parent)
 
     def write(self, image: np.ndarray, t: float) -> None:
         """t: the frame's display time in seconds (any origin)."""
+        self.guard.check(t)
         if self._t0 is None:
             self._t0 = t
         due = round((t - self._t0) * self.fps) + 1  # frames the file should hold with this one

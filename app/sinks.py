@@ -76,5 +76,6 @@ class SinkThread:
     def _close_writer(self) -> None:
         try:
             self.writer.close()
-        except Exception as exc:  # reported, not swallowed
-            self.on_error(self.writer.name, f"closing failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # reported, unless it follows the write error already reported
+            if self.failed is None:
+                self.on_error(self.writer.name, f"closing failed: {type(exc).__name__}: {exc}")

@@ -75,6 +75,56 @@ def test_a_killed_recorder_leaves_a_playable_file(tmp_path, suffix, pyav):
     assert back[0].shape == (180, 320, 3)
 
 
+@pytest.mark.parametrize("suffix,pyav", [pytest.param(".mp4", True, marks=needs_pyav), (".mkv", False)])
+def test_recording_stops_while_the_disk_still_has_room_and_the_file_plays(tmp_path, frames, suffix, pyav, monkeypatch):
+    free = {"mb": 5000.0}
+    monkeypatch.setattr("stylecam.app.recorder.free_mb", lambda folder: free["mb"])
+    path = tmp_path / f"full{suffix}"
+    errors = []
+    sink = SinkThread(open_writer(path, 24.0, (320, 180), pyav=pyav), lambda *e: errors.append(e))
+    for i in range(72):  # 3 s of video; the disk "fills" after 2 s
+        if i == 48:
+            while sink.written < 48:
+                time.sleep(0.01)
+            free["mb"] = 120.0
+        sink.submit(frames[i % len(frames)], i / 24)
+    sink.close()
+    assert len(errors) == 1 and errors[0][0] == "recorder"
+    assert errors[0][1].startswith("DiskFull: disk nearly full (120 MB left in")
+    back, _ = read_video(path)
+    assert 48 <= len(back) <= 49, len(back)  # what came before the check, closed properly
+
+
+FULL_DISK_SCRIPT = """
+import resource, signal, sys
+from stylecam.app.recorder import open_writer
+from stylecam.app.sinks import SinkThread
+import numpy as np
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+rng = np.random.default_rng(0)
+errors = []
+sink = SinkThread(open_writer(sys.argv[1], 24.0, (320, 180), pyav=True), lambda *e: errors.append(e))
+for i in range(240):
+    sink.submit(rng.integers(0, 256, (180, 320, 3), dtype=np.uint8), i / 24)  # noise: ~50 KB a frame
+sink.close()
+print(len(errors), sink.written, errors[0][1] if errors else "")
+"""
+
+
+@needs_pyav
+def test_a_write_failing_on_a_full_disk_stops_the_recording_and_keeps_what_was_written(tmp_path):
+    path = tmp_path / "efbig.mp4"
+    out = subprocess.run([sys.executable, "-c", FULL_DISK_SCRIPT, str(path)], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(__file__)), timeout=120)
+    count, written, message = out.stdout.strip().split(" ", 2)
+    assert out.returncode == 0 and count == "1", out.stderr
+    assert "File too large" in message or "Errno 27" in message, message
+    assert path.stat().st_size <= 400_000
+    back, _ = read_video(path)
+    assert 0 < len(back) <= int(written)  # the fragments that made it play
+
+
 def test_record_target_checks(tmp_path):
     with pytest.raises(OutputError, match="needs PyAV"):
         check_record_target(tmp_path / "a.mp4", pyav=False)

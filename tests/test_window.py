@@ -149,6 +149,23 @@ def test_recording_holds_the_frames_shown(qtbot, make_session, tmp_path):
     assert frames[0].shape == (180, 320, 3)
 
 
+def test_a_full_disk_stops_the_recording_with_a_message_and_the_window_runs_on(qtbot, make_session, monkeypatch):
+    free = {"mb": 5000.0}
+    monkeypatch.setattr("stylecam.app.recorder.free_mb", lambda folder: free["mb"])
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    qtbot.keyClick(session.window, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: session.recorder.written >= 30, timeout=20000)
+    free["mb"] = 50.0
+    qtbot.waitUntil(lambda: session.window.banner.isVisible(), timeout=5000)
+    assert session.window.banner.text().startswith("recorder stopped: DiskFull: disk nearly full (50 MB left")
+    written = session.recorder.written
+    shown_after(qtbot, session, 10)  # the window runs on
+    qtbot.keyClick(session.window, Qt.Key.Key_R)
+    frames, _ = read_video(session.recordings[0]["path"])
+    assert len(frames) == written and session.recordings[0]["frames_written"] == written
+
+
 def test_p_saves_a_png_snapshot_of_the_screen(qtbot, make_session, tmp_path):
     import cv2
 
