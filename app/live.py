@@ -212,7 +212,10 @@ def run(options: LiveOptions, setup=None, app=None) -> tuple[int, dict]:
     sampler.stop()
     session.shutdown()
     report = recorder.report()
-    save_settings(session.settings, settings_path())
+    try:
+        save_settings(session.settings, settings_path())
+    except OSError as exc:  # the run itself went fine; the old settings file is left as it was
+        print(f"stylecam: warning: settings not saved to {settings_path()}: {exc.strerror or exc}", file=sys.stderr)
     if options.metrics_json is not None:
         Path(options.metrics_json).write_text(json.dumps(report, indent=2) + "\n")
     for error in session.errors:

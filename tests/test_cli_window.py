@@ -97,3 +97,13 @@ def test_corrupt_settings_warn_and_the_window_still_runs(tmp_path, xdg):
     assert run.returncode == 0, run.stderr
     assert "stylecam: warning: settings file" in run.stderr and "using defaults" in run.stderr
     assert json.loads(path.read_text())["source"] == "sample"  # rewritten whole on exit
+
+
+def test_an_unwritable_settings_folder_warns_and_the_run_succeeds(tmp_path, xdg):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the config folder should be")
+    run = run_window(["--source", "sample", "--size", "320x180", "--duration", "1"],
+                     {**xdg, "XDG_CONFIG_HOME": str(blocker)})
+    assert run.returncode == 0, run.stderr
+    assert f"stylecam: warning: settings not saved to {blocker / 'stylecam' / 'settings.json'}" in run.stderr
+    assert blocker.read_text() == "a file where the config folder should be"

@@ -159,6 +159,16 @@ def test_train_style_bad_input(painting, name, message, tmp_path, image_dir, ban
     assert not (tmp_path / "stylecam" / "styles" / f"{name}.npz").exists()
 
 
+def test_train_style_refuses_an_unwritable_style_folder_before_training(tmp_path, image_dir, monkeypatch, capsys):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    monkeypatch.setattr("stylecam.train.style_adapt.load_vgg", lambda: pytest.fail("training started anyway"))
+    assert main(["train-style", str(image_dir[1]), "--name", "fine_name", "--steps", "300"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot write styles to {blocker / 'stylecam' / 'styles'}" in err[0]
+
+
 def test_duplicate_name_is_refused_before_any_work(tmp_path):
     with pytest.raises(StyleError, match="already exists"):
         adapt_style(tmp_path / "never_read.jpg", "dup", paths.checkpoint(), paths.sample_clip(), tmp_path,

@@ -209,6 +209,25 @@ def test_kiosk_cycles_styles_and_only_double_escape_leaves(qtbot, make_session):
     assert not win.isVisible() and session.closed
 
 
+def test_a_style_key_storm_during_crossfades_settles_on_the_last_style(qtbot, make_session, bank):
+    session = make_session()
+    shown_after(qtbot, session, 1)
+    keys = [Qt.Key.Key_Right] * 150 + [Qt.Key.Key_3, Qt.Key.Key_Left, Qt.Key.Key_Left]  # held down, then more
+    for i, key in enumerate(keys):
+        qtbot.keyClick(session.window, key)
+        if i % 10 == 0:
+            qtbot.wait(5)  # frames keep coming between the auto-repeats
+    expected = 0  # key 3 picks index 2, then two steps left
+    assert session.style_index == expected
+    qtbot.waitUntil(lambda: session.last_shown is not None and session.last_shown.style_index == expected,
+                    timeout=10000)
+    qtbot.wait(400)  # past the last 0.3 s crossfade
+    fader = session.pipeline.inference.fader
+    np.testing.assert_array_equal(fader.vector(time.perf_counter()), bank.vectors[expected])
+    shown_after(qtbot, session, 2)
+    assert session.pipeline.inference.alive and not session.errors
+
+
 def test_sliders_are_rate_limited_before_the_worker(qtbot, make_session):
     session = make_session()
     controls = session.window.controls

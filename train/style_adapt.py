@@ -97,12 +97,25 @@ class ContentPool:
         return self.images[idx], {losses.CONTENT_LAYER: self.features[idx]}
 
 
+def check_writable(folder: Path) -> None:
+    """Create `folder` if needed; StyleError unless a style can be written there (checked before
+    minutes of training, not after)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".stylecam-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StyleError(f"cannot write styles to {folder}: {exc.strerror or exc}") from exc
+
+
 def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_dir: Path,
                 taken: tuple[str, ...], cfg: AdaptConfig, stream=None) -> Path:
     """Learn the style vector for `painting`; write user_dir/NAME.npz, a thumbnail NAME.jpg, and
     NAME_preview.png as it goes. Returns the style file. The shared network stays frozen."""
     check_name(name, taken)
     rgb = read_painting(painting)
+    check_writable(user_dir)
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
     vgg = load_vgg()
@@ -116,7 +129,6 @@ def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_di
         images += [resize_short(read_rgb(p), cfg.content_short_side) for p in image_files([Path(folder)])]
     data = ContentCrops(images, min(cfg.crop, *(min(i.shape[:2]) for i in images)), gen)
     pool = ContentPool.build(vgg, data, cfg.pool)
-    user_dir.mkdir(parents=True, exist_ok=True)
     preview_path = user_dir / f"{name}_preview.png"
     preview_batch = pool.images[:3]
 
