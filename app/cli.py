@@ -104,6 +104,21 @@ def cmd_doctor(args) -> int:
     return 0
 
 
+def cmd_latency_test(args) -> int:
+    from stylecam.app.display import display_status
+    from stylecam.app.latency_test import LatencyTestOptions, run_latency_test, summary_lines
+
+    if not display_status().available:
+        raise UsageError("latency-test shows a window: run it in a desktop session, or with --loopback and "
+                         "QT_QPA_PLATFORM=offscreen")
+    options = LatencyTestOptions(source=args.source, loopback=args.loopback, delay_ms=args.loopback_delay,
+                                 duration=args.duration, size=args.size, style=args.style, engine=args.engine,
+                                 rise=args.rise, json=Path(args.json) if args.json else None)
+    code, report = run_latency_test(options)
+    print("\n".join(summary_lines(report)))
+    return code
+
+
 def cmd_export(args) -> int:
     from stylecam.app.sources import VideoFileSource
     from stylecam.assets import paths
@@ -192,6 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("doctor", help="what will run here and why: versions, CPU, engine, cameras, paths, display")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.set_defaults(func=cmd_doctor)
+
+    s = sub.add_parser("latency-test", help="glass-to-glass latency: point the camera at the window; it flashes")
+    s.add_argument("--source", default="auto", help="the camera: index, /dev/videoN or name (default camera 0)")
+    s.add_argument("--loopback", action="store_true", help="a simulated camera filming the window's own output")
+    s.add_argument("--loopback-delay", type=float, default=100.0, help="the simulated camera's delay in ms")
+    s.add_argument("--duration", type=float, default=20.0, help="seconds (a flash every 0.5-1 s)")
+    s.add_argument("--size", default="640x480", help="processing and display WxH")
+    s.add_argument("--style", help="style name or index (default: the last used)")
+    s.add_argument("--engine", default="auto", choices=ENGINE_NAMES)
+    s.add_argument("--rise", type=float, default=40.0, help="brightness rise (0-255) that counts as the flash seen")
+    s.add_argument("--json", help="write the report here as JSON")
+    s.set_defaults(func=cmd_latency_test)
 
     s = sub.add_parser("export", help="torch checkpoint -> ONNX + style bank, checked against torch")
     s.add_argument("--checkpoint", required=True, help="training checkpoint (.pt)")

@@ -27,6 +27,8 @@ from stylecam.engines.backends import Engine
 from stylecam.engines.stylizer import StageTimes, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
+FrameHook = Callable[[int, float, float], None]  # (frame index, capture time s, mean level 0-255)
+
 RECONNECT_EVERY_S = 1.0
 RESTART_WAIT_S = (0.25, 4.0)  # a failed stage restarts after the first; the wait doubles up to the second
 STABLE_S = 5.0  # a stage that ran this long before failing restarts after the shortest wait
@@ -174,11 +176,13 @@ class CaptureStage(Stage):
     name = "capture"
 
     def __init__(self, source: LiveSource, out: LatestSlot[Frame], metrics: PipelineMetrics,
-                 on_status: Callable[[str, str], None], on_error: Callable[[str, str], None]):
+                 on_status: Callable[[str, str], None], on_error: Callable[[str, str], None],
+                 on_frame: FrameHook | None = None):
         super().__init__(on_error, metrics)
         self.source = source
         self.out = out
         self.on_status = on_status
+        self.on_frame = on_frame
         self.index = 0
         self.reading_since: float | None = None  # perf_counter time a read() began, while it runs
         self.black_run = 0  # consecutive black frames
@@ -215,7 +219,10 @@ class CaptureStage(Stage):
                     self.source.close()
                     self.on_status("reconnecting", f"{self.source.name} lost; reconnecting")
                     continue
-                self._check_black(image)
+                level = float(image[::8, ::8].mean())
+                self._check_black(level)
+                if self.on_frame is not None:
+                    self.on_frame(self.index, now, level)
                 self.out.put(Frame(image, self.index, now))
                 self.index += 1
                 self.metrics.capture.tick(now)
@@ -223,10 +230,10 @@ class CaptureStage(Stage):
             self.source.close()
 
 
-    def _check_black(self, image: np.ndarray) -> None:
-        """Say once when the source has delivered BLACK_FRAMES black frames in a row, and once
-        when the picture is back."""
-        black = float(image[::8, ::8].mean()) < BLACK_LEVEL
+    def _check_black(self, level: float) -> None:
+        """Say once when the source has delivered BLACK_FRAMES black frames in a row (mean
+        `level` 0-255 below BLACK_LEVEL), and once when the picture is back."""
+        black = level < BLACK_LEVEL
         self.black_run = self.black_run + 1 if black else 0
         if self.black_run == BLACK_FRAMES:
             self.on_status("black", f"{self.source.name} delivers black frames (lens covered, or no light?)")
@@ -367,14 +374,15 @@ class Pipeline:
     def __init__(self, source: LiveSource, engine: Engine, vectors: np.ndarray, controls: Controls,
                  on_result: Callable[[], None], on_status: Callable[[str, str], None],
                  on_error: Callable[[str, str], None], metrics: PipelineMetrics | None = None,
-                 auto_policy: AutoSizePolicy = AutoSizePolicy()):
+                 auto_policy: AutoSizePolicy = AutoSizePolicy(), on_frame: FrameHook | None = None):
+        """on_frame: called on the capture thread with each frame's index, time and mean level."""
         self.metrics = metrics or PipelineMetrics()
         self.controls = ControlBox(controls)
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[Result] = LatestSlot()
         self.metrics.slots = (self.frames, self.results)
-        self._on_status, self._on_error = on_status, on_error
-        self.capture = CaptureStage(source, self.frames, self.metrics, on_status, on_error)
+        self._on_status, self._on_error, self._on_frame = on_status, on_error, on_frame
+        self.capture = CaptureStage(source, self.frames, self.metrics, on_status, on_error, on_frame)
         self.inference = InferenceStage(engine, vectors, self.controls, self.frames, self.results, self.metrics,
                                         on_result, on_error, auto_policy)
         self.watchdog = WatchdogStage(self, on_status, on_error)
@@ -410,7 +418,7 @@ class Pipeline:
 
     def _start_capture(self, source: LiveSource) -> None:
         self.frames.clear()
-        self.capture = CaptureStage(source, self.frames, self.metrics, self._on_status, self._on_error)
+        self.capture = CaptureStage(source, self.frames, self.metrics, self._on_status, self._on_error, self._on_frame)
         self.capture.start()
 
     def take(self) -> Result | None:

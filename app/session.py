@@ -11,11 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 import cv2
+import numpy as np
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QApplication
 
 from stylecam.app.camera import CameraRequest, LiveSource, resolve_source
 from stylecam.app.cameras import enumerate_cameras
+from stylecam.app.latency import LatencyProbe, ScreenTap
 from stylecam.app.metrics import PipelineMetrics
 from stylecam.app.pipeline import RESTARTING_STAGES, Controls, Pipeline, Result
 from stylecam.app.recorder import have_pyav, open_writer
@@ -58,6 +60,8 @@ class SessionSetup:
     virtual_camera: bool = False
     keep_all_latencies: bool = False
     request: CameraRequest = CameraRequest()
+    probe: LatencyProbe | None = None  # latency-test: flashes the display, watches the camera
+    tap: ScreenTap | None = None  # latency-test --loopback: what was painted, for the simulated camera
 
 
 class LiveSession(QObject):
@@ -93,7 +97,8 @@ class LiveSession(QObject):
         controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size, setup.auto_size)
         self.pipeline = Pipeline(setup.source, setup.choice.engine, self.bank.vectors, controls,
                                  on_result=self._nudge, on_status=self.signals.status.emit,
-                                 on_error=self.signals.error.emit, metrics=self.metrics)
+                                 on_error=self.signals.error.emit, metrics=self.metrics,
+                                 on_frame=setup.probe.captured if setup.probe else None)
 
         self.window = MainWindow(self, setup.kiosk, [c.name for c in enumerate_cameras().cameras])
         self.window.strip.set_styles(self.bank.names, thumbnails.for_bank(self.bank))
@@ -165,14 +170,23 @@ class LiveSession(QObject):
             return
         self.window.frame_arrived()
         image = compose(result.image, result.original, self.mode)
-        self.window.view.set_frame(image, result)
+        flash = self.setup.probe is not None and self.setup.probe.flash_now(time.perf_counter())
+        if flash:
+            image = np.full_like(image, 255)
+        self.window.view.set_frame(image, (result, flash))
         if self.output_window is not None:
             self.output_window.view.set_frame(image)
         self.metrics.display_skipped = self.window.view.skipped
 
-    def on_painted(self, result: Result) -> None:
-        """The main view painted this result: it was shown; sinks get the stylised frame."""
+    def on_painted(self, token: tuple[Result, bool]) -> None:
+        """The main view painted this result (or, flashed, the latency test's white frame in its
+        place): it was shown; sinks get the stylised frame."""
         now = time.perf_counter()
+        result, flashed = token
+        if self.setup.probe is not None:
+            self.setup.probe.painted(now, flashed, result.index)
+        if self.setup.tap is not None:
+            self.setup.tap.push(now, self.window.view.frame)
         self.metrics.record_display(result.t_capture, now)
         self.last_shown = result
         if self.recorder is not None:

@@ -107,3 +107,31 @@ def test_an_unwritable_settings_folder_warns_and_the_run_succeeds(tmp_path, xdg)
     assert run.returncode == 0, run.stderr
     assert f"stylecam: warning: settings not saved to {blocker / 'stylecam' / 'settings.json'}" in run.stderr
     assert blocker.read_text() == "a file where the config folder should be"
+
+
+def test_latency_test_on_the_loopback_camera_measures_its_delay_plus_the_pipeline(tmp_path, xdg):
+    """The simulated camera films the window 120 ms late at 30 fps, so each flash reaches a camera
+    frame 120 to 120 + 33 ms after it was painted (+ a little scheduling slack); glass-to-glass is
+    that plus the pipeline's capture -> paint time, which may exceed the run's own capture ->
+    display p50 by up to one engine run (a frame that arrives while the engine is busy waits)."""
+    report_path = tmp_path / "latency.json"
+    run = run_window(["latency-test", "--loopback", "--loopback-delay", "120", "--duration", "8",
+                      "--size", "320x240", "--json", str(report_path)], xdg)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(report_path.read_text())
+    assert report["source"] == "loopback camera (120 ms delay)"
+    assert len(report["samples"]) >= 4 and report["missed"] == 0
+    for s in report["samples"]:
+        assert 120 <= s["camera_ms"] <= 120 + 1000 / 30 + 15, s
+        assert s["glass_to_glass_ms"] == pytest.approx(s["camera_ms"] + s["pipeline_ms"], abs=0.2)
+    lat, stages = report["latency_ms"], report["stages_ms"]
+    assert lat["p50"] <= lat["p95"] <= lat["p99"]
+    expected = 120 + stages["capture_to_display"]["p50"]
+    assert expected - 15 <= lat["p50"] <= expected + 1000 / 30 + stages["engine"]["p95"] + 15, (lat, stages)
+    assert "glass-to-glass  p50" in run.stdout and "flashes" in run.stdout
+
+
+def test_latency_test_without_a_camera_says_to_use_loopback(xdg):
+    run = run_window(["latency-test", "--source", "/dev/video9", "--duration", "2"], xdg)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith("stylecam: error: latency-test needs a camera pointed at the window")
