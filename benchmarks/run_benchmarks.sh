@@ -15,3 +15,5 @@ stylecam bench --source synthetic --size 1280x720 --frames 100 --temporal 0.8 --
 stylecam bench --source synthetic --size 640x480 --frames 1000 --temporal 0.8 --json "$out/rss_1000_640x480.json"
 python benchmarks/peer_compare.py --size 640x480 --frames 200 --json "$out/peer_640x480.json" --sheet docs/peer_sheet.png
 python benchmarks/v1_vs_v2.py --data ../shared/data --json "$out/v1_vs_v2.json"
+# 3-minute soak (the 60-minute one: --minutes 60, figures in docs/benchmarks.md)
+QT_QPA_PLATFORM=offscreen python benchmarks/soak.py --minutes 3 --json "$out/soak_3min.json" --plot "$out/soak_3min.png"
