@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 
 from stylecam.app.loading import load_bank, load_engine  # noqa: E402
+from stylecam.assets import paths  # noqa: E402
+from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
@@ -43,8 +45,13 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=96)
     p.add_argument("--temporal", type=float, default=0.8)
     p.add_argument("--json", type=Path)
+    p.add_argument("--v2", type=Path, help="a folder from `stylecam export` to sweep instead of assets/")
     args = p.parse_args()
-    engine, bank = load_engine("ort-cpu").engine, load_bank()
+    if args.v2:
+        engine = OrtEngine(args.v2 / paths.MODEL_ONNX, "CPUExecutionProvider")
+        bank = StyleBank.load(args.v2 / paths.STYLE_BANK)
+    else:
+        engine, bank = load_engine("ort-cpu").engine, load_bank()
     v1, v1_bank = V1Engine(), StyleBank.load(V1_STYLES)
     style, v1_style = bank.vector(args.style), v1_bank.vector(args.style)
     report = {}

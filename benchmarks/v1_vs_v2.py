@@ -30,6 +30,7 @@ from v1_engine import V1_STYLES, V1_TEMPORAL, V1Engine  # noqa: E402
 from stylecam.app.loading import load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness  # noqa: E402
+from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import STAGES, VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
@@ -136,10 +137,15 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=60)
     p.add_argument("--temporal", type=float, default=0.8)
     p.add_argument("--json", type=Path)
+    p.add_argument("--v2", type=Path, help="a folder from `stylecam export` to compare instead of assets/")
     args = p.parse_args()
     data = Path(args.data)
-    v1_bank, v2_bank = StyleBank.load(V1_STYLES), StyleBank.load(paths.style_bank())
-    v1, v2 = V1Engine(), load_engine("ort-cpu").engine
+    v1_bank = StyleBank.load(V1_STYLES)
+    if args.v2:
+        v2, v2_bank = OrtEngine(args.v2 / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.v2 / paths.STYLE_BANK)
+    else:
+        v2, v2_bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
+    v1 = V1Engine()
     settings = {"v1": TemporalSettings(**V1_TEMPORAL), "v2": TemporalSettings()}
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     sample = read_clip(paths.sample_clip(), 240)

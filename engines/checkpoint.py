@@ -38,3 +38,9 @@ def load_bank(path: Path) -> StyleBank:
     """The style vectors and names stored in a checkpoint."""
     state = _load(path)
     return StyleBank(tuple(state["names"]), state["styles"].numpy().astype(np.float32))
+
+
+def bank_style_weight(path: Path, default: float = 2.0) -> float:
+    """The style-loss weight the checkpoint's bank was trained with (`default` where it is not
+    recorded), so a style added later is trained to the same strength."""
+    return float(_load(path).get("train_config", {}).get("style_weight", default))

@@ -312,3 +312,15 @@ def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_
     lines = progress.getvalue().splitlines()
     assert "distill" in lines[0] and "style" not in lines[0]  # step 1: no VGG yet
     assert all(k in lines[1] for k in ("content", "style", "temporal", "motion", "distill"))
+
+
+def test_train_style_uses_the_style_weight_the_bank_was_trained_with(tmp_path):
+    import torch
+
+    from stylecam.engines.checkpoint import bank_style_weight
+
+    saved = torch.load(paths.checkpoint(), map_location="cpu", weights_only=True)
+    assert bank_style_weight(paths.checkpoint()) == saved["train_config"]["style_weight"]
+    del saved["train_config"]
+    torch.save(saved, tmp_path / "old.pt")
+    assert bank_style_weight(tmp_path / "old.pt") == 2.0  # v1-era checkpoints: the weight of their day

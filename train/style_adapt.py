@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import torch
 
-from stylecam.engines.checkpoint import load_bank, load_network
+from stylecam.engines.checkpoint import bank_style_weight, load_bank, load_network
 from stylecam.engines.styles import StyleBank, StyleError
 from stylecam.train import losses
 from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, resize_short, to_tensor
@@ -32,7 +32,7 @@ class AdaptConfig:
     content_short_side: int = 384
     style_long_side: int = 512
     lr: float = 2e-2
-    style_weight: float = 2.0
+    style_weight: float | None = None  # None: the weight the shipped bank was trained with
     seed: int = 0
     threads: int = 2
     preview_every: int = 25
@@ -120,6 +120,7 @@ def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_di
     gen = torch.Generator().manual_seed(cfg.seed)
     vgg = load_vgg()
     net = load_network(checkpoint).requires_grad_(False)
+    style_weight = cfg.style_weight if cfg.style_weight is not None else bank_style_weight(checkpoint)
     shipped = load_bank(checkpoint)
     style = torch.nn.Parameter(torch.from_numpy(shipped.vectors.mean(axis=0)).clone())
     targets = losses.style_targets(vgg, [to_tensor(resize_long(rgb, cfg.style_long_side))])
@@ -143,7 +144,7 @@ def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_di
         with perceptual_autocast(use_bf16):
             fy = vgg(y)
         lc, ls = losses.content_loss(fy, fx), losses.style_loss(fy, targets, idx)
-        loss = lc + cfg.style_weight * ls
+        loss = lc + style_weight * ls
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
