@@ -8,6 +8,7 @@
   quality   per style and clip: E_warp of per-frame and temporal output (as shares of v1's
             per-frame E_warp), Laplacian variance (sharpness) on moving footage and on a still
             camera, and the Gram style loss on the eval photos
+  --sheet   a contact sheet of every style on the eval photos, v1's row above v2's for each photo
 
     python benchmarks/v1_vs_v2.py --data ../shared/data --json docs/bench/v1_vs_v2.json
 The machine's CPU class (AVX2 / AVX-512) is recorded with the figures.
@@ -34,7 +35,7 @@ from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import STAGES, VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
-from stylecam.train.evaluate import flip_test, perceptual_losses, read_clip, static_camera_clip  # noqa: E402
+from stylecam.train.evaluate import contact_sheet, flip_test, perceptual_losses, read_clip, static_camera_clip  # noqa: E402
 from stylecam.engines.host import cpu_class  # noqa: E402
 
 
@@ -138,6 +139,7 @@ def main() -> int:
     p.add_argument("--temporal", type=float, default=0.8)
     p.add_argument("--json", type=Path)
     p.add_argument("--v2", type=Path, help="a folder from `stylecam export` to compare instead of assets/")
+    p.add_argument("--sheet", type=Path, help="also write a contact sheet here: the eval photos, v1's row above v2's")
     args = p.parse_args()
     data = Path(args.data)
     v1_bank = StyleBank.load(V1_STYLES)
@@ -179,6 +181,13 @@ def main() -> int:
         report["quality"] = {}
         quality({"v1": (v1, v1_bank), "v2": (v2, v2_bank)}, settings, names, clips, still, photos, paintings,
                 args.temporal, log, report["quality"])
+    if args.sheet:
+        photos = [cv2.imread(str(data / p)) for p in EVAL_PHOTOS]
+        names = list(v2_bank.names)
+        rows = []
+        for photo in photos:
+            rows += [contact_sheet(v1, v1_bank, names, [photo], (320, 240)), contact_sheet(v2, v2_bank, names, [photo], (320, 240))]
+        cv2.imwrite(str(args.sheet), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
     text = json.dumps(report, indent=1)
     if args.json:
         args.json.write_text(text + "\n")
