@@ -229,7 +229,6 @@ class CaptureStage(Stage):
         finally:
             self.source.close()
 
-
     def _check_black(self, level: float) -> None:
         """Say once when the source has delivered BLACK_FRAMES black frames in a row (mean
         `level` 0-255 below BLACK_LEVEL), and once when the picture is back."""
