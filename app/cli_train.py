@@ -34,6 +34,7 @@ def _style_pairs(pairs: list[str]) -> dict[str, str]:
 
 def cmd_train(args) -> int:
     _need_torch()
+    from stylecam.engines.network import NetConfig
     from stylecam.train.loop import BANK_STYLES, TrainConfig, train
     from stylecam.train.vgg import VGGWeightsMissing
 
@@ -57,7 +58,8 @@ def cmd_train(args) -> int:
                       style_weight=args.style_weight, temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
-                      distill_until=args.distill_until, perceptual_from=args.perceptual_from)
+                      distill_until=args.distill_until, perceptual_from=args.perceptual_from,
+                      net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width))
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
     except VGGWeightsMissing as exc:
@@ -102,6 +104,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--distill-weight", type=float, default=50.0)
     s.add_argument("--distill-until", type=int, default=1500, help="step at which distillation has faded out")
     s.add_argument("--perceptual-from", type=int, default=0, help="steps before this skip the VGG losses")
+    s.add_argument("--decoder-width", type=int,
+                   help="channels the output conv paints from (default: the shipped layout's); a resumed "
+                        "checkpoint with a narrower decoder is widened to it, keeping what it computes")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_train)
 

@@ -34,9 +34,11 @@ class Candidate(nn.Module):
       x2t: 1x1 reduce at 1/8, nearest x2 + conv, nearest x2 + thin conv (8), conv to 12, shuffle x2
       x4:  1x1 reduce at 1/8, nearest x2 + conv, conv, conv to 48, pixel-shuffle x4 (v2)"""
 
-    def __init__(self, widths=(16, 32, 64), blocks=4, inner=None, pad="zeros", dec="x2", gridsample=True, reduce=True):
+    def __init__(self, widths=(16, 32, 64), blocks=4, inner=None, pad="zeros", dec="x2", gridsample=True, reduce=True,
+                 dec_w=None):
         super().__init__()
         w1, w2, w3 = widths
+        d1 = dec_w or w1  # the x4 decoder's last width
         inner = inner or w3
         self.dec, self.gridsample = dec, gridsample
         self.enc1 = nn.Conv2d(3, w1, 4, stride=2, padding=1, padding_mode=pad)
@@ -50,7 +52,7 @@ class Candidate(nn.Module):
         else:  # without the 1x1 reduce, dec1 takes the core's w3 channels at 1/4 resolution
             self.red = conv(w3, w2, k=1) if reduce else nn.Identity()
             self.dec1 = conv(w2 if reduce else w3, w2, pad=pad)
-            self.dec2, self.out = conv(w2, w1, pad=pad), conv(w1, 48, pad=pad)
+            self.dec2, self.out = conv(w2, d1, pad=pad), conv(d1, 48, pad=pad)
 
     def forward(self, x, prev, grid, blend):
         n = F.instance_norm
@@ -88,6 +90,11 @@ CANDIDATES = {
     "F": dict(inner=32, dec="x4", gridsample=False, **R),  # v2
     "F_zeros": dict(inner=32, dec="x4", gridsample=False),  # v2 with zero padding (Pad ops' cost)
     "F2": dict(inner=32, dec="x2t", gridsample=False, **R),  # v2 ending at 1/2 resolution
+    "F_in48": dict(inner=48, dec="x4", gridsample=False, **R),  # v2, residual blocks 64 -> 48 -> 64
+    "F_in64": dict(inner=64, dec="x4", gridsample=False, **R),  # v2, full-width residual blocks
+    "F_d24": dict(inner=32, dec="x4", gridsample=False, dec_w=24, **R),  # v2, decoder's last conv 24 wide
+    "F_d32": dict(inner=32, dec="x4", gridsample=False, dec_w=32, **R),  # v2, decoder's last conv 32 wide
+    "F_b5_d24": dict(inner=32, blocks=5, dec="x4", gridsample=False, dec_w=24, **R),  # and a fifth block
 }
 H, W = 480, 640
 

@@ -19,11 +19,12 @@ def _load(path: Path) -> dict:
 
 def net_config(saved: dict) -> NetConfig:
     """The NetConfig a checkpoint was saved with; checkpoints from before the layout had a
-    version are v1."""
+    version are v1, and v2 checkpoints from before `decoder_width` end at widths[0]."""
     if "version" not in saved:
         return NetConfig.v1()
     return NetConfig(widths=tuple(saved["widths"]), residual_blocks=saved["residual_blocks"],
-                     residual_inner=saved["residual_inner"], version=saved["version"])
+                     residual_inner=saved["residual_inner"], version=saved["version"],
+                     decoder_width=saved.get("decoder_width", saved["widths"][0]))
 
 
 def load_network(path: Path) -> Stylizer:

@@ -35,13 +35,15 @@ from torch import nn
 
 @dataclass(frozen=True)
 class NetConfig:
-    """Layer widths at 1/2, 1/4 and 1/8 resolution, the residual block count and inner width, and
-    the layout version (see the module doc)."""
+    """Layer widths at 1/2, 1/4 and 1/8 resolution, the residual block count and inner width, the
+    layout version (see the module doc) and, in v2, the width of the decoder's last norm layer
+    (the features the output conv paints each 4x4 block from)."""
 
     widths: tuple[int, int, int] = (16, 32, 64)
     residual_blocks: int = 4
     residual_inner: int = 32
     version: int = 2
+    decoder_width: int = 16
 
     @classmethod
     def v1(cls) -> NetConfig:
@@ -59,7 +61,7 @@ class NetConfig:
         """Channels of every conditional norm layer, in the order they read the style vector."""
         w1, w2, w3 = self.widths
         core = [self.residual_inner, w3] * self.residual_blocks
-        decoder = [w2, w2, w1] if self.version >= 2 else [w2, w1]
+        decoder = [w2, w2, self.decoder_width] if self.version >= 2 else [w2, w1]
         return [w1, w2, w3] + core + decoder
 
     def style_size(self) -> int:
@@ -98,8 +100,8 @@ class Stylizer(nn.Module):
         if config.version >= 2:
             self.reduce = nn.Conv2d(w3, w2, 1)  # at H/8
             self.dec1 = conv(w2, w2)  # after nearest x2, at H/4
-            self.dec2 = conv(w2, w1)  # H/4
-            self.out = conv(w1, 48)  # pixel-shuffled x4 to 3 x H x W
+            self.dec2 = conv(w2, config.decoder_width)  # H/4
+            self.out = conv(config.decoder_width, 48)  # pixel-shuffled x4 to 3 x H x W
         else:
             self.dec1 = conv(w3, w2)  # after nearest x2, at H/4
             self.dec2 = conv(w2, w1)  # after nearest x2, at H/2

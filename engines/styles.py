@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ class StyleBank:
             with np.load(path, allow_pickle=False) as data:
                 names = tuple(str(n) for n in data["names"])
                 vectors = np.ascontiguousarray(data["vectors"], dtype=np.float32)
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # torn files too
             raise StyleError(f"cannot read style bank {path}: {exc}") from exc
         return cls(names, vectors)
 
@@ -78,7 +79,8 @@ def merged(shipped: StyleBank, user_dir: Path, warn: Callable[[str], None]) -> S
             warn(str(exc))
             continue
         if bank.vectors.shape[1] != shipped.vectors.shape[1]:
-            warn(f"skipping {path}: style size {bank.vectors.shape[1]} != {shipped.vectors.shape[1]}")
+            warn(f"skipping {path}: style size {bank.vectors.shape[1]} != {shipped.vectors.shape[1]} "
+                 "(trained for another network; run train-style on its painting again)")
             continue
         clash = [n for n in bank.names if n in names]
         if clash:

@@ -151,3 +151,21 @@ def test_cpu_class_names_the_host_class():
     assert cpu_class(set()) == "unknown"
     if cpu_flags():  # Linux: this machine's own flags are read
         assert cpu_class() != "unknown"
+
+
+def test_user_styles_that_cannot_serve_are_skipped_with_a_warning(bank, tmp_path):
+    from stylecam.engines.styles import merged
+
+    size = bank.vectors.shape[1]
+    StyleBank(("mine",), bank.vectors[:1] * 0.5).save(tmp_path / "mine.npz")
+    StyleBank(("old_net",), np.zeros((1, size - 16), np.float32)).save(tmp_path / "old_net.npz")
+    StyleBank((bank.names[0],), bank.vectors[:1]).save(tmp_path / "clash.npz")
+    (tmp_path / "torn.npz").write_bytes(b"PK\x03\x04 cut short")
+    warnings = []
+    result = merged(bank, tmp_path, warnings.append)
+    assert result.names == (*bank.names, "mine")
+    assert np.array_equal(result.vector("mine"), bank.vectors[0] * 0.5)
+    assert len(warnings) == 3
+    assert any("old_net.npz" in w and "run train-style" in w for w in warnings)
+    assert any("clash.npz" in w and "already taken" in w for w in warnings)
+    assert any("torn.npz" in w for w in warnings)

@@ -324,3 +324,56 @@ def test_train_style_uses_the_style_weight_the_bank_was_trained_with(tmp_path):
     del saved["train_config"]
     torch.save(saved, tmp_path / "old.pt")
     assert bank_style_weight(tmp_path / "old.pt") == 2.0  # v1-era checkpoints: the weight of their day
+
+
+@needs_vgg
+def test_resuming_with_a_wider_decoder_keeps_the_output_and_trains_on(image_dir, tmp_path):
+    """A bank trained with a 16-wide decoder end resumes at 24: the widened network paints the
+    same frames (Net2WiderNet, train/widen.py), loads its Adam state, and the copied channels
+    learn apart from their originals."""
+    from dataclasses import replace
+
+    from stylecam.engines.checkpoint import load_network
+    from stylecam.engines.network import NetConfig
+
+    narrow = torch.load(train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None), weights_only=True)
+    torch.save(narrow, tmp_path / "narrow.pt")
+    messages = []
+    wide_cfg = replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(decoder_width=24))
+    wide = torch.load(train(wide_cfg, log=messages.append), weights_only=True)
+    assert any("decoder widened from 16 to 24" in m for m in messages)
+    assert wide["step"] == 3 and wide["net_config"]["decoder_width"] == 24
+    assert wide["net"]["dec2.weight"].shape[0] == 24 and wide["net"]["out.weight"].shape[1] == 24
+    assert wide["styles"].shape[1] == narrow["styles"].shape[1] + 16
+
+    from stylecam.train.widen import widen_decoder
+
+    widened = widen_decoder(narrow, 24, torch.Generator().manual_seed(0))
+    torch.save(widened, tmp_path / "widened.pt")
+    before, after = load_network(tmp_path / "narrow.pt"), load_network(tmp_path / "widened.pt")
+    frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
+    with torch.no_grad():
+        for k in range(2):
+            a = before.stylize(frame, narrow["styles"][k])
+            b = after.stylize(frame, widened["styles"][k])
+            assert (a - b).abs().max().item() < 1e-5
+    # after a training step, no copied channel still equals its original
+    rows = wide["net"]["dec2.weight"].reshape(24, -1)
+    assert min((rows[16 + i] - rows[:16]).abs().amax(dim=1).min().item() for i in range(8)) > 0
+
+
+def test_widening_refuses_what_it_cannot_keep(tmp_path):
+    from dataclasses import asdict
+
+    from stylecam.engines.network import NetConfig, Stylizer
+    from stylecam.train.widen import widen_decoder
+
+    net = Stylizer(NetConfig())
+    state = {"net": net.state_dict(), "styles": NetConfig().identity_style()[None], "net_config": asdict(NetConfig()),
+             "optimizer": {"state": {}, "param_groups": []}}
+    for width in (16, 40):
+        with pytest.raises(ValueError, match="cannot widen"):
+            widen_decoder(state, width, torch.Generator())
+    state["net_config"] = asdict(NetConfig.v1())
+    with pytest.raises(ValueError, match="cannot widen a v1"):
+        widen_decoder(state, 24, torch.Generator())

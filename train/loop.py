@@ -13,7 +13,7 @@ Losses per step (weights relative to the content loss, 1.0):
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -171,6 +171,20 @@ def load_teacher(path: Path, names: list[str]) -> Teacher:
     return Teacher(load_network(path).requires_grad_(False), vectors)
 
 
+def _widened(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
+    """The resumed state, its decoder widened (train/widen.py) where `config` asks for a wider one."""
+    from stylecam.engines.checkpoint import net_config
+    from stylecam.train.widen import widen_decoder
+
+    saved = net_config(state["net_config"])
+    if saved == config:
+        return state
+    if replace(saved, decoder_width=config.decoder_width) != config or saved.decoder_width > config.decoder_width:
+        raise ValueError(f"the checkpoint's network {saved} does not match {config}, and only the decoder can widen")
+    log(f"decoder widened from {saved.decoder_width} to {config.decoder_width} channels (function kept)")
+    return widen_decoder(state, config.decoder_width, gen)
+
+
 def motion_data(cfg: TrainConfig, gen: torch.Generator, log) -> MotionCrops | None:
     if not cfg.motion_dirs or not cfg.motion_weight:
         return None
@@ -210,6 +224,7 @@ def train(cfg: TrainConfig, log=print, stream=None) -> Path:
     step = 0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
+        state = _widened(state, cfg.net, gen, log)
         net.load_state_dict(state["net"])
         styles.data.copy_(state["styles"])
         opt.load_state_dict(state["optimizer"])
