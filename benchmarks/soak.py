@@ -1,6 +1,6 @@
 """Soak: the real window (off screen) on the synthetic source for --minutes, recording to a file,
 styles cycling every 10 s as in kiosk mode. Every --every seconds: RSS, display FPS over the
-interval, capture -> display latency p95 over the interval, threads alive.
+interval, capture -> display latency p95 and engine p50 over the interval, threads alive.
 
 Targets (issue 9): RSS growth after the warm-up (the first 10% of the run, at least 1 minute,
 at most 10) at most 3%; display FPS and latency p95 of the last 10 minutes (the last third of a
@@ -68,9 +68,11 @@ def run(minutes: float, every: float, size: str, record: Path) -> dict:
         now = time.perf_counter()
         shown = m.display.count
         lat = m.latency.percentiles((95,))
+        engine = m.engine_ms.percentiles((50,))
         samples.append({"t_s": round(now - started, 1), "rss_mb": round(rss_mb() or 0.0, 1),
                         "fps": round((shown - last["shown"]) / (now - last["t"]), 2),
-                        "latency_p95_ms": lat["p95"] if lat else None, "threads": threads_alive(),
+                        "latency_p95_ms": lat["p95"] if lat else None,
+                        "engine_p50_ms": engine["p50"] if engine else None, "threads": threads_alive(),
                         "style": session.style_index})
         last.update(t=now, shown=shown)
         print(f"soak {samples[-1]}", file=sys.stderr, flush=True)
