@@ -62,7 +62,7 @@ def cmd_train(args) -> int:
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width))
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
-    except VGGWeightsMissing as exc:
+    except (VGGWeightsMissing, ValueError) as exc:  # ValueError: a checkpoint this run cannot resume
         raise UsageError(str(exc)) from exc
     print(f"checkpoint: {path} (export with: stylecam export --checkpoint {path} -o DIR)")
     return 0

@@ -181,8 +181,9 @@ def _widened(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
         return state
     if replace(saved, decoder_width=config.decoder_width) != config or saved.decoder_width > config.decoder_width:
         raise ValueError(f"the checkpoint's network {saved} does not match {config}, and only the decoder can widen")
+    widened = widen_decoder(state, config.decoder_width, gen)
     log(f"decoder widened from {saved.decoder_width} to {config.decoder_width} channels (function kept)")
-    return widen_decoder(state, config.decoder_width, gen)
+    return widened
 
 
 def motion_data(cfg: TrainConfig, gen: torch.Generator, log) -> MotionCrops | None:
