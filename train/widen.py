@@ -5,8 +5,9 @@ The decoder's last conv (`dec2`) gets extra output channels, each a copy of an e
 the same filter, and in every style the same norm scale and shift. Instance norm maps a copy to
 the same activation as its original, so the output conv (`out`) sees that activation twice; its
 weights for the pair are split in two halves, w/2 + e and w/2 - e, which sum to w: the output is
-unchanged, and the +-e (random, small) lets the two copies learn apart. Adam's moments are copied
-with their parameters, so training goes on as if the copies had always been there.
+unchanged, and the +-e (random, small) lets the two copies learn apart. Adam's moments go along
+with their parameters (scaled where the split halves a gradient), so training goes on from where
+it was.
 """
 from __future__ import annotations
 
