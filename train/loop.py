@@ -179,9 +179,9 @@ def _widened(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     saved = net_config(state["net_config"])
     if saved == config:
         return state
-    if replace(saved, decoder_width=config.decoder_width) != config or saved.decoder_width > config.decoder_width:
+    if replace(saved, decoder_width=config.decoder_width) != config:
         raise ValueError(f"the checkpoint's network {saved} does not match {config}, and only the decoder can widen")
-    widened = widen_decoder(state, config.decoder_width, gen)
+    widened = widen_decoder(state, config.decoder_width, gen)  # refuses to narrow
     log(f"decoder widened from {saved.decoder_width} to {config.decoder_width} channels (function kept)")
     return widened
 
