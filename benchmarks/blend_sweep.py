@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 
-from stylecam.app.loading import load_bank, load_engine  # noqa: E402
+from stylecam.app.cli.loading import load_bank, load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stylecam.app.loading import load_bank, load_engine
+from stylecam.app.cli.loading import load_bank, load_engine
 from stylecam.engines.stability import _warp, valid_mask
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from stylecam.app.loading import load_bank, load_engine
-from stylecam.app.sources import VideoFileSource
+from stylecam.app.cli.loading import load_bank, load_engine
+from stylecam.app.live.sources import VideoFileSource
 from stylecam.assets import paths
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings

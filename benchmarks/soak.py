@@ -50,10 +50,10 @@ def run(minutes: float, every: float, size: str, record: Path) -> dict:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from stylecam.app.live import LiveOptions, prepare
-    from stylecam.app.metrics import rss_mb
-    from stylecam.app.session import LiveSession
-    from stylecam.app.thumbnails import Thumbnails
+    from stylecam.app.cli.live import LiveOptions, prepare
+    from stylecam.app.live.metrics import rss_mb
+    from stylecam.app.ui.session import LiveSession
+    from stylecam.app.ui.thumbnails import Thumbnails
     from stylecam.engines.host import cpu_class
 
     setup = prepare(LiveOptions(source="synthetic", size=size, record=record, duration=minutes * 60))

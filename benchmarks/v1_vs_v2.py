@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from v1_engine import V1_STYLES, V1_TEMPORAL, V1Engine  # noqa: E402
 
-from stylecam.app.loading import load_engine  # noqa: E402
+from stylecam.app.cli.loading import load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness  # noqa: E402
 from stylecam.engines.backends import OrtEngine  # noqa: E402
@@ -126,7 +126,7 @@ def quality(engines: dict, settings: dict, names: list[str], clips: dict, still:
 
 
 def main() -> int:
-    from stylecam.app.cli_train import EVAL_PHOTOS
+    from stylecam.app.cli.train import EVAL_PHOTOS
     from stylecam.train.loop import BANK_STYLES
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecam.app.loading import load_bank, load_engine
-from stylecam.app.sources import VideoFileSource
+from stylecam.app.cli.loading import load_bank, load_engine
+from stylecam.app.live.sources import VideoFileSource
 from stylecam.assets import paths
 
 

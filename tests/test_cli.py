@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from stylecam.app.cli import main
-from stylecam.app.video_out import have_pyav
+from stylecam.app.cli.main import main
+from stylecam.app.outputs.video_out import have_pyav
 from tests.conftest import SHOT_START, clip_frames, read_video, write_clip
 
 
@@ -60,7 +60,7 @@ def test_console_script_smoke(short_clip, tmp_path):
 
 
 def test_app_runtime_never_imports_torch_or_qt(short_clip, tmp_path):
-    code = ("import sys; from stylecam.app.cli import main; "
+    code = ("import sys; from stylecam.app.cli.main import main; "
             f"rc = main(['stylize', {str(short_clip)!r}, '-o', {str(tmp_path / 'x.mp4')!r}]); "
             "assert rc == 0; bad = [m for m in ('torch', 'PyQt6') if m in sys.modules]; "
             "assert not bad, bad")

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from stylecam.app.cli import main
-from stylecam.app.settings import Settings, save_settings
+from stylecam.app.cli.main import main
+from stylecam.app.ui.settings import Settings, save_settings
 from tests.conftest import read_video
 
 
@@ -44,7 +44,7 @@ def test_scripted_run_records_and_reports_its_own_figures(tmp_path, xdg):
     """The console entry in a fresh process: window + pipeline for 4 s on the sample clip,
     recording; the JSON holds the window's figures, the recording what was shown, no torch."""
     report_path, video = tmp_path / "run.json", tmp_path / "run.mp4"
-    code = ("import sys; from stylecam.app.cli import main; "
+    code = ("import sys; from stylecam.app.cli.main import main; "
             f"rc = main(['--source', 'sample', '--size', '320x180', '--style', 'great_wave', '--duration', '4', "
             f"'--record', {str(video)!r}, '--metrics-json', {str(report_path)!r}]); "
             "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
@@ -70,7 +70,7 @@ def test_scripted_run_records_and_reports_its_own_figures(tmp_path, xdg):
     assert settings["style"] == "great_wave" and settings["source"] == "sample"
 
 
-ENTRY = "import sys; from stylecam.app.cli import main; sys.exit(main(sys.argv[1:]))"
+ENTRY = "import sys; from stylecam.app.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run_window(argv: list[str], xdg: dict) -> subprocess.CompletedProcess:

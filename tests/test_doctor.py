@@ -7,12 +7,12 @@ import cv2
 import onnxruntime as ort
 import pytest
 
-from stylecam.app.camera import resolve_source
-from stylecam.app.cameras import (CameraFormat, CameraInfo, ListingUnavailable, capture_backends,
-                                  enumerate_cameras, find_camera, sysfs_cameras)
-from stylecam.app.cli import main
-from stylecam.app.display import display_status
-from stylecam.app.sources import SourceError
+from stylecam.app.cli.main import main
+from stylecam.app.live.camera import resolve_source
+from stylecam.app.live.cameras import (CameraFormat, CameraInfo, ListingUnavailable, capture_backends,
+                                       enumerate_cameras, find_camera, sysfs_cameras)
+from stylecam.app.live.sources import SourceError
+from stylecam.app.ui.display import display_status
 from stylecam.engines.host import cpu_class
 from tests.fake_camera import FakeCameraRig
 
@@ -60,8 +60,8 @@ def test_doctor_text_names_engine_cameras_and_display(home, capsys):
 
 
 def test_doctor_lists_each_camera_with_its_modes(home):
-    from stylecam.app.cameras import CameraList
-    from stylecam.app.doctor import collect, lines
+    from stylecam.app.cli.doctor import collect, lines
+    from stylecam.app.live.cameras import CameraList
 
     text = "\n".join(lines(collect(CameraList([C920, OBS], "QtMultimedia"))))
     assert "'HD Pro Webcam C920' -> --source /dev/video0\n      1920x1080 @ 5-30 fps MJPG\n      640x480 @ 30 fps YUYV" in text
@@ -131,7 +131,7 @@ def test_display_status():
 
 
 def test_source_picker_offers_cameras_by_name(qtbot):
-    from stylecam.app.panels import ControlsPanel
+    from stylecam.app.ui.panels import ControlsPanel
 
     panel = ControlsPanel([C920.name, OBS.name])
     qtbot.addWidget(panel)

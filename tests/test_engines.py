@@ -5,8 +5,8 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from stylecam.app.loading import load_engine
-from stylecam.app.sources import SyntheticSource, VideoFileSource
+from stylecam.app.cli.loading import load_engine
+from stylecam.app.live.sources import SyntheticSource, VideoFileSource
 from stylecam.assets import paths
 from stylecam.engines.backends import EngineUnavailable, create_engine
 from stylecam.engines.styles import StyleBank, StyleError
@@ -86,7 +86,7 @@ def test_style_bank(bank, tmp_path):
 
 
 def test_shipped_bank_every_style_runs(bank, ort_engine, frames_small):
-    from stylecam.app.loading import style_thumbnail
+    from stylecam.app.cli.loading import style_thumbnail
 
     assert len(bank.names) >= 8
     assert paths.model_onnx().stat().st_size + paths.style_bank().stat().st_size <= 10 * 2**20

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stylecam.app.latency import LatencyProbe, LoopbackCamera, ProbeSettings, ScreenTap
+from stylecam.app.live.latency import LatencyProbe, LoopbackCamera, ProbeSettings, ScreenTap
 
 
 def test_a_flash_seen_by_the_camera_and_then_shown_is_one_sample():

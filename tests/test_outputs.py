@@ -13,11 +13,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from stylecam.app.recorder import check_record_target, have_pyav, open_writer
-from stylecam.app.settings import Settings, load_settings, save_settings, settings_path
-from stylecam.app.sinks import SinkThread
-from stylecam.app.video_out import AtomicVideoWriter, OutputError
-from stylecam.app.virtualcam import VirtualCamera, VirtualCameraUnavailable
+from stylecam.app.outputs.recorder import check_record_target, have_pyav, open_writer
+from stylecam.app.outputs.sinks import SinkThread
+from stylecam.app.outputs.video_out import AtomicVideoWriter, OutputError
+from stylecam.app.outputs.virtualcam import VirtualCamera, VirtualCameraUnavailable
+from stylecam.app.ui.settings import Settings, load_settings, save_settings, settings_path
 from tests.conftest import SHOT_START, clip_frames, read_video
 
 needs_pyav = pytest.mark.skipif(not have_pyav(), reason="PyAV not installed (pip install 'stylecam[record]')")
@@ -44,8 +44,8 @@ def test_recorder_writes_every_frame_in_order(tmp_path, frames, suffix, pyav):
 
 KILL_SCRIPT = """
 import os, sys, time
-from stylecam.app.recorder import open_writer
-from stylecam.app.sinks import SinkThread
+from stylecam.app.outputs.recorder import open_writer
+from stylecam.app.outputs.sinks import SinkThread
 from tests.conftest import SHOT_START, clip_frames
 frames = clip_frames(20, (320, 180), start=SHOT_START)
 sink = SinkThread(open_writer(sys.argv[1], 24.0, (320, 180), pyav=sys.argv[2] == "1"), print)
@@ -78,7 +78,7 @@ def test_a_killed_recorder_leaves_a_playable_file(tmp_path, suffix, pyav):
 @pytest.mark.parametrize("suffix,pyav", [pytest.param(".mp4", True, marks=needs_pyav), (".mkv", False)])
 def test_recording_stops_while_the_disk_still_has_room_and_the_file_plays(tmp_path, frames, suffix, pyav, monkeypatch):
     free = {"mb": 5000.0}
-    monkeypatch.setattr("stylecam.app.recorder.free_mb", lambda folder: free["mb"])
+    monkeypatch.setattr("stylecam.app.outputs.recorder.free_mb", lambda folder: free["mb"])
     path = tmp_path / f"full{suffix}"
     errors = []
     sink = SinkThread(open_writer(path, 24.0, (320, 180), pyav=pyav), lambda *e: errors.append(e))
@@ -97,8 +97,8 @@ def test_recording_stops_while_the_disk_still_has_room_and_the_file_plays(tmp_pa
 
 FULL_DISK_SCRIPT = """
 import resource, signal, sys
-from stylecam.app.recorder import open_writer
-from stylecam.app.sinks import SinkThread
+from stylecam.app.outputs.recorder import open_writer
+from stylecam.app.outputs.sinks import SinkThread
 import numpy as np
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecam.app.camera import CameraSource, resolve_source, sample_source
-from stylecam.app.pipeline import Controls, Pipeline, StyleFader
-from stylecam.app.rates import RollingRate
-from stylecam.app.slots import LatestSlot
-from stylecam.app.sources import Frame, SourceError
+from stylecam.app.live.camera import CameraSource, resolve_source, sample_source
+from stylecam.app.live.pipeline import Controls, Pipeline, StyleFader
+from stylecam.app.live.rates import RollingRate
+from stylecam.app.live.slots import LatestSlot
+from stylecam.app.live.sources import Frame, SourceError
 from tests.fake_camera import FakeCameraRig
 
 
@@ -112,7 +112,7 @@ class BrokenEngine:
 
 
 def test_an_engine_that_keeps_failing_is_reported_counted_and_retried_with_growing_waits(bank, monkeypatch):
-    monkeypatch.setattr("stylecam.app.pipeline.RESTART_WAIT_S", (0.05, 0.2))
+    monkeypatch.setattr("stylecam.app.live.pipeline.RESTART_WAIT_S", (0.05, 0.2))
     pipeline, calls = make_pipeline(sample_source(), BrokenEngine(), bank)
     started = time.perf_counter()
     pipeline.start()
@@ -155,7 +155,7 @@ def test_a_missing_source_file_is_bad_input(tmp_path):
 
 
 def test_camera_loss_and_recovery(ort_engine, bank, monkeypatch):
-    monkeypatch.setattr("stylecam.app.pipeline.RECONNECT_EVERY_S", 0.1)
+    monkeypatch.setattr("stylecam.app.live.pipeline.RECONNECT_EVERY_S", 0.1)
     rig = FakeCameraRig()
     pipeline, calls = make_pipeline(CameraSource(0, opener=rig.open), ort_engine, bank)
     pipeline.start()
@@ -193,7 +193,7 @@ def test_auto_size_steps_down_when_behind_and_back_up_with_room(bank):
     """The sample clip plays at 24 fps (41.7 ms a frame). An engine needing 120 ms at 640x360 is
     behind down to 384x216 (43 ms) and pushes auto to the ladder's foot, 320x180 (30 ms); once
     the engine is fast again the size climbs back to 640x360. The output stays 640x360."""
-    from stylecam.app.autosize import AutoSizePolicy
+    from stylecam.app.live.autosize import AutoSizePolicy
 
     engine = SlowedEngine(120.0)
     c = Collector()
@@ -224,7 +224,7 @@ def test_auto_size_steps_down_when_behind_and_back_up_with_room(bank):
 def test_auto_size_ladder_and_decisions():
     """Deterministic timelines: behind for the whole window steps down; a short spike does not;
     room at the next size up steps back up; nothing happens while the camera rate is unknown."""
-    from stylecam.app.autosize import AutoSize, AutoSizePolicy, ladder
+    from stylecam.app.live.autosize import AutoSize, AutoSizePolicy, ladder
 
     assert ladder((640, 480)) == [(640, 480), (512, 384), (448, 336), (384, 288), (320, 240)]
     policy = AutoSizePolicy(behind_s=3.0, room_s=6.0, headroom=0.75, cooldown_s=2.0)
@@ -249,7 +249,7 @@ def test_auto_size_ladder_and_decisions():
 
 
 def test_a_stalled_camera_read_is_caught_by_the_watchdog_and_reconnected(ort_engine, bank, monkeypatch):
-    monkeypatch.setattr("stylecam.app.pipeline.STALL_S", 0.4)
+    monkeypatch.setattr("stylecam.app.live.pipeline.STALL_S", 0.4)
     rig = FakeCameraRig()
     pipeline, calls = make_pipeline(CameraSource(0, opener=rig.open), ort_engine, bank)
     pipeline.start()
@@ -288,7 +288,7 @@ def test_a_camera_that_changes_size_keeps_the_output_size(ort_engine, bank):
 
 
 def test_black_frames_are_stylised_and_reported_once(ort_engine, bank, monkeypatch):
-    monkeypatch.setattr("stylecam.app.pipeline.BLACK_FRAMES", 5)
+    monkeypatch.setattr("stylecam.app.live.pipeline.BLACK_FRAMES", 5)
     rig = FakeCameraRig(fps=50.0)
     pipeline, calls = make_pipeline(CameraSource(0, opener=rig.open), ort_engine, bank)
     pipeline.start()

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from stylecam.app.cli import main  # noqa: E402
+from stylecam.app.cli.main import main  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.styles import StyleBank, StyleError  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
@@ -125,12 +125,12 @@ def test_train_style_end_to_end(image_dir, tmp_path, monkeypatch, ort_engine, ca
     assert "style 'my_jet' written to" in out
     style_file = tmp_path / "stylecam" / "styles" / "my_jet.npz"
     assert (tmp_path / "stylecam" / "styles" / "my_jet_preview.png").is_file()
-    from stylecam.app.loading import style_thumbnail
+    from stylecam.app.cli.loading import style_thumbnail
 
     assert style_thumbnail("my_jet") == tmp_path / "stylecam" / "styles" / "my_jet.jpg"
     bank = StyleBank.load(style_file)
     assert bank.names == ("my_jet",)
-    from stylecam.app.loading import load_bank
+    from stylecam.app.cli.loading import load_bank
 
     merged = load_bank()
     assert merged.names[-1] == "my_jet"

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 
-from stylecam.app.camera import CameraSource, sample_source
-from stylecam.app.session import LiveSession, SessionSetup
-from stylecam.app.settings import Settings
-from stylecam.app.thumbnails import Thumbnails
-from stylecam.app.video_view import ViewMode
+from stylecam.app.live.camera import CameraSource, sample_source
+from stylecam.app.ui.session import LiveSession, SessionSetup
+from stylecam.app.ui.settings import Settings
+from stylecam.app.ui.thumbnails import Thumbnails
+from stylecam.app.ui.video_view import ViewMode
 from stylecam.engines.backends import Choice
 from stylecam.engines.styles import StyleBank
 from stylecam.engines.stylizer import VideoStylizer
@@ -151,7 +151,7 @@ def test_recording_holds_the_frames_shown(qtbot, make_session, tmp_path):
 
 def test_a_full_disk_stops_the_recording_with_a_message_and_the_window_runs_on(qtbot, make_session, monkeypatch):
     free = {"mb": 5000.0}
-    monkeypatch.setattr("stylecam.app.recorder.free_mb", lambda folder: free["mb"])
+    monkeypatch.setattr("stylecam.app.outputs.recorder.free_mb", lambda folder: free["mb"])
     session = make_session()
     shown_after(qtbot, session, 1)
     qtbot.keyClick(session.window, Qt.Key.Key_R)
@@ -178,7 +178,7 @@ def test_p_saves_a_png_snapshot_of_the_screen(qtbot, make_session, tmp_path):
 
 
 def test_lost_camera_shows_a_card_and_resumes(qtbot, make_session, monkeypatch):
-    monkeypatch.setattr("stylecam.app.pipeline.RECONNECT_EVERY_S", 0.1)
+    monkeypatch.setattr("stylecam.app.live.pipeline.RECONNECT_EVERY_S", 0.1)
     rig = FakeCameraRig()
     session = make_session(CameraSource(0, opener=rig.open))
     shown_after(qtbot, session, 2)
@@ -331,7 +331,7 @@ def test_the_file_picker_plays_the_chosen_video_and_refuses_a_corrupt_one(qtbot,
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video" * 20)
     chosen = [str(broken), str(movie)]
-    monkeypatch.setattr("stylecam.app.panels.QFileDialog.getOpenFileName",
+    monkeypatch.setattr("stylecam.app.ui.panels.QFileDialog.getOpenFileName",
                         lambda *args, **kwargs: (chosen.pop(0), "Videos"))
     session = make_session()
     shown_after(qtbot, session, 1)

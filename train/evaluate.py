@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stylecam.app.sources import VideoFileSource
+from stylecam.app.live.sources import VideoFileSource
 from stylecam.engines.backends import Engine
 from stylecam.engines.stability import PairFlows, sharpness
 from stylecam.engines.styles import StyleBank

@@ -11,10 +11,10 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication
 
-from stylecam.app.camera import CameraSource
-from stylecam.app.live import LiveOptions, prepare
-from stylecam.app.session import LiveSession
-from stylecam.app.thumbnails import Thumbnails
+from stylecam.app.cli.live import LiveOptions, prepare
+from stylecam.app.live.camera import CameraSource
+from stylecam.app.ui.session import LiveSession
+from stylecam.app.ui.thumbnails import Thumbnails
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from stylecam.app.autosize import AutoSize, AutoSizePolicy
-from stylecam.app.camera import LiveSource
-from stylecam.app.metrics import PipelineMetrics
-from stylecam.app.slots import LatestSlot
-from stylecam.app.sources import Frame
+from stylecam.app.live.autosize import AutoSize, AutoSizePolicy
+from stylecam.app.live.camera import LiveSource
+from stylecam.app.live.metrics import PipelineMetrics
+from stylecam.app.live.slots import LatestSlot
+from stylecam.app.live.sources import Frame
 from stylecam.engines.backends import Engine
 from stylecam.engines.stylizer import StageTimes, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
@@ -188,7 +188,7 @@ class CaptureStage(Stage):
         self.black_run = 0  # consecutive black frames
 
     def _connect(self) -> bool:
-        from stylecam.app.camera import CameraUnavailable
+        from stylecam.app.live.camera import CameraUnavailable
 
         try:
             granted = self.source.open()

@@ -10,8 +10,8 @@ from PyQt6.QtGui import QIcon, QImage, QPixmap
 from PyQt6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QLabel, QListView, QListWidget,
                              QListWidgetItem, QSlider, QVBoxLayout, QWidget)
 
-from stylecam.app.metrics import MetricsSnapshot
-from stylecam.app.settings import SIZES
+from stylecam.app.live.metrics import MetricsSnapshot
+from stylecam.app.ui.settings import SIZES
 
 SLIDER_RATE_MS = 100  # slider changes reach the inference thread at most this often
 THUMB_W, THUMB_H = 112, 63

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from stylecam.app.camera import Granted
+from stylecam.app.live.camera import Granted
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stylecam.app.sources import SourceError, VideoFileSource
-from stylecam.app.video_out import DEFAULT_CRF, AtomicVideoWriter
+from stylecam.app.live.sources import SourceError, VideoFileSource
+from stylecam.app.outputs.video_out import DEFAULT_CRF, AtomicVideoWriter
 from stylecam.engines.backends import Engine
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings

@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from stylecam.app.rates import LatencyWindow, RollingRate
+from stylecam.app.live.rates import LatencyWindow, RollingRate
 
 
 def rss_mb() -> float | None:

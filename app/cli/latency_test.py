@@ -1,4 +1,4 @@
-"""`stylecam latency-test`: the live window, flashing (app/latency.py), for `duration` seconds;
+"""`stylecam latency-test`: the live window, flashing (app/live/latency.py), for `duration` seconds;
 then glass-to-glass percentiles, the camera and pipeline parts, and the stage times.
 
 With `--loopback` the camera is simulated: it films the window's own output `delay_ms` late, so
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from stylecam.app.latency import LatencyProbe, LoopbackCamera, ProbeSettings, ScreenTap
+from stylecam.app.live.latency import LatencyProbe, LoopbackCamera, ProbeSettings, ScreenTap
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ def run_latency_test(options: LatencyTestOptions) -> tuple[int, dict]:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from stylecam.app.cli import UsageError
-    from stylecam.app.live import LiveOptions, prepare
-    from stylecam.app.session import LiveSession
-    from stylecam.app.thumbnails import Thumbnails
+    from stylecam.app.cli.live import LiveOptions, prepare
+    from stylecam.app.cli.main import UsageError
+    from stylecam.app.ui.session import LiveSession
+    from stylecam.app.ui.thumbnails import Thumbnails
     from stylecam.engines.host import cpu_class
 
     if not 1.0 <= options.duration <= 3600:

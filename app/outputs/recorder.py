@@ -28,7 +28,7 @@ import shutil
 import cv2
 import numpy as np
 
-from stylecam.app.video_out import OutputError, have_pyav
+from stylecam.app.outputs.video_out import OutputError, have_pyav
 
 SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 MS = Fraction(1, 1000)

@@ -15,19 +15,19 @@ import numpy as np
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QApplication
 
-from stylecam.app.camera import CameraRequest, LiveSource, resolve_source
-from stylecam.app.cameras import enumerate_cameras
-from stylecam.app.latency import LatencyProbe, ScreenTap
-from stylecam.app.metrics import PipelineMetrics
-from stylecam.app.pipeline import RESTARTING_STAGES, Controls, Pipeline, Result
-from stylecam.app.recorder import have_pyav, open_writer
-from stylecam.app.settings import Settings
-from stylecam.app.sinks import SinkThread
-from stylecam.app.sources import SourceError
-from stylecam.app.video_out import OutputError
-from stylecam.app.video_view import ViewMode, compose
-from stylecam.app.virtualcam import VirtualCamera, VirtualCameraUnavailable
-from stylecam.app.window import MainWindow, OutputWindow
+from stylecam.app.live.camera import CameraRequest, LiveSource, resolve_source
+from stylecam.app.live.cameras import enumerate_cameras
+from stylecam.app.live.latency import LatencyProbe, ScreenTap
+from stylecam.app.live.metrics import PipelineMetrics
+from stylecam.app.live.pipeline import RESTARTING_STAGES, Controls, Pipeline, Result
+from stylecam.app.live.sources import SourceError
+from stylecam.app.outputs.recorder import have_pyav, open_writer
+from stylecam.app.outputs.sinks import SinkThread
+from stylecam.app.outputs.video_out import OutputError
+from stylecam.app.outputs.virtualcam import VirtualCamera, VirtualCameraUnavailable
+from stylecam.app.ui.settings import Settings
+from stylecam.app.ui.video_view import ViewMode, compose
+from stylecam.app.ui.window import MainWindow, OutputWindow
 from stylecam.engines.backends import Choice
 from stylecam.engines.styles import StyleBank
 
@@ -212,7 +212,7 @@ class LiveSession(QObject):
         self.settings = replace(self.settings, **changes)
 
     def set_size(self, name: str) -> None:
-        from stylecam.app.cli import parse_size
+        from stylecam.app.cli.main import parse_size
 
         size = None if name in ("source", "auto") else parse_size(name)
         self.pipeline.controls.update(size=size, auto_size=name == "auto")

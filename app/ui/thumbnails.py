@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stylecam.app.sources import VideoFileSource
+from stylecam.app.live.sources import VideoFileSource
 from stylecam.assets import paths
 from stylecam.engines.backends import Engine
 from stylecam.engines.styles import StyleBank

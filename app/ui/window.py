@@ -14,11 +14,11 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QCloseEvent, QKeyEvent
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from stylecam.app.panels import ControlsPanel, MetricsPanel, StyleStrip
-from stylecam.app.video_view import VideoView
+from stylecam.app.ui.panels import ControlsPanel, MetricsPanel, StyleStrip
+from stylecam.app.ui.video_view import VideoView
 
 if TYPE_CHECKING:
-    from stylecam.app.session import LiveSession
+    from stylecam.app.ui.session import LiveSession
 
 ESC_WINDOW_S = 2.0
 ERROR_SHOWN_MS = 10_000  # how long the status bar shows an error a stage recovered from

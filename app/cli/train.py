@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylecam.app.cli import UsageError
+from stylecam.app.cli.main import UsageError
 
 DEFAULT_BANK_DATA = "../shared/data"
 
@@ -70,7 +70,7 @@ def cmd_train(args) -> int:
 
 def cmd_train_style(args) -> int:
     _need_torch()
-    from stylecam.app.loading import load_bank
+    from stylecam.app.cli.loading import load_bank
     from stylecam.assets import paths
     from stylecam.engines.styles import user_styles_dir
     from stylecam.train.style_adapt import AdaptConfig, adapt_style
@@ -127,7 +127,7 @@ EVAL_PHOTOS = ("content/kodak/kodim04.png", "content/kodak/kodim15.png", "conten
 
 def cmd_eval(args) -> int:
     _need_torch()
-    from stylecam.app.loading import load_bank, load_engine
+    from stylecam.app.cli.loading import load_bank, load_engine
     from stylecam.train.evaluate import EvalConfig, evaluate
     from stylecam.train.loop import BANK_STYLES
     from stylecam.train.vgg import VGGWeightsMissing

@@ -8,8 +8,8 @@ import sys
 from dataclasses import asdict
 from importlib import metadata
 
-from stylecam.app.cameras import CameraFormat, CameraList, capture_backends, enumerate_cameras
-from stylecam.app.display import display_status
+from stylecam.app.live.cameras import CameraFormat, CameraList, capture_backends, enumerate_cameras
+from stylecam.app.ui.display import display_status
 from stylecam.engines.host import cpu_class, cpu_flags
 
 # (label, distributions to look for: the first installed one is reported)
@@ -42,7 +42,7 @@ def onnxruntime_providers() -> list[str]:
 
 def engine_report() -> dict:
     """The engine `auto` picks over the shipped graph, with why the faster ones were passed over."""
-    from stylecam.app.loading import load_engine
+    from stylecam.app.cli.loading import load_engine
     from stylecam.engines.backends import EngineUnavailable
 
     try:
@@ -56,7 +56,7 @@ def engine_report() -> dict:
 
 def paths_report() -> dict[str, str]:
     """Where the app reads and writes."""
-    from stylecam.app.settings import load_settings, settings_path
+    from stylecam.app.ui.settings import load_settings, settings_path
     from stylecam.assets import paths
     from stylecam.engines.backends import trt_cache_dir
     from stylecam.engines.styles import user_styles_dir

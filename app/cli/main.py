@@ -43,7 +43,7 @@ def _temporal(value: float):
 
 
 def cmd_styles(args) -> int:
-    from stylecam.app.loading import load_bank
+    from stylecam.app.cli.loading import load_bank
 
     bank = load_bank()
     for i, name in enumerate(bank.names):
@@ -52,10 +52,10 @@ def cmd_styles(args) -> int:
 
 
 def cmd_stylize(args) -> int:
-    from stylecam.app.loading import load_bank, load_engine
-    from stylecam.app.sources import VideoFileSource
-    from stylecam.app.stylize import StylizeJob, stylize
-    from stylecam.app.video_out import check_crf, check_target
+    from stylecam.app.cli.loading import load_bank, load_engine
+    from stylecam.app.cli.stylize import StylizeJob, stylize
+    from stylecam.app.live.sources import VideoFileSource
+    from stylecam.app.outputs.video_out import check_crf, check_target
     from stylecam.assets import paths
 
     size = parse_size(args.size) if args.size else None
@@ -77,8 +77,8 @@ def cmd_stylize(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from stylecam.app.bench import BenchSettings, run_bench, summary_lines
-    from stylecam.app.loading import load_bank, load_engine
+    from stylecam.app.cli.bench import BenchSettings, run_bench, summary_lines
+    from stylecam.app.cli.loading import load_bank, load_engine
 
     size = parse_size(args.size)
     if args.frames < 1 or args.warmup < 0:
@@ -97,7 +97,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from stylecam.app.doctor import collect, lines
+    from stylecam.app.cli.doctor import collect, lines
 
     report = collect()
     print(json.dumps(report, indent=2) if args.json else "\n".join(lines(report)))
@@ -105,8 +105,8 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_latency_test(args) -> int:
-    from stylecam.app.display import display_status
-    from stylecam.app.latency_test import LatencyTestOptions, run_latency_test, summary_lines
+    from stylecam.app.cli.latency_test import LatencyTestOptions, run_latency_test, summary_lines
+    from stylecam.app.ui.display import display_status
 
     if not display_status().available:
         raise UsageError("latency-test shows a window: run it in a desktop session, or with --loopback and "
@@ -120,7 +120,7 @@ def cmd_latency_test(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from stylecam.app.sources import VideoFileSource
+    from stylecam.app.live.sources import VideoFileSource
     from stylecam.assets import paths
     from stylecam.export.onnx_export import export
 
@@ -140,12 +140,12 @@ def cmd_export(args) -> int:
 
 def cmd_window(args) -> int:
     """The live window (the default command); scripted with --duration / --metrics-json."""
-    from stylecam.app.display import display_status
+    from stylecam.app.ui.display import display_status
 
     if not display_status().available:
         raise UsageError("no display to open the window on: run it in a desktop session, set "
                          "QT_QPA_PLATFORM=offscreen, or use `stylecam stylize` for headless output")
-    from stylecam.app.live import LiveOptions, run
+    from stylecam.app.cli.live import LiveOptions, run
 
     options = LiveOptions(source=args.win_source, style=args.win_style, size=args.win_size, engine=args.win_engine,
                           record=Path(args.record) if args.record else None, duration=args.duration,
@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--parity-frames", type=int, default=6)
     s.set_defaults(func=cmd_export)
 
-    from stylecam.app.cli_train import add_training_commands
+    from stylecam.app.cli.train import add_training_commands
 
     add_training_commands(sub)
     return p
@@ -236,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     # FFmpeg's own log lines ("moov atom not found") would add to our one-line errors.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # V4L2 probing warnings when no camera exists
-    from stylecam.app.sources import SourceError
-    from stylecam.app.video_out import OutputError
+    from stylecam.app.live.sources import SourceError
+    from stylecam.app.outputs.video_out import OutputError
     from stylecam.engines.backends import EngineUnavailable
     from stylecam.engines.styles import StyleError
 

@@ -17,8 +17,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from stylecam.app.cameras import CameraInfo, capture_backends, enumerate_cameras, find_camera
-from stylecam.app.sources import SourceError, SyntheticSource, VideoFileSource
+from stylecam.app.live.cameras import CameraInfo, capture_backends, enumerate_cameras, find_camera
+from stylecam.app.live.sources import SourceError, SyntheticSource, VideoFileSource
 from stylecam.assets import paths
 
 

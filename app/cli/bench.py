@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stylecam.app.metrics import rss_mb
-from stylecam.app.sources import VideoFileSource, open_source
+from stylecam.app.live.metrics import rss_mb
+from stylecam.app.live.sources import VideoFileSource, open_source
 from stylecam.engines.backends import Choice
 from stylecam.engines.host import cpu_class
 from stylecam.engines.stylizer import STAGES, VideoStylizer

@@ -1,7 +1,7 @@
 """`stylecam` (no subcommand): the live window, interactive or scripted.
 
 prepare() checks every option and opens the engine, bank and source before any window exists, so
-bad input fails with one line (cli.UsageError and friends). run() then runs the window until it
+bad input fails with one line (cli.main.UsageError and friends). run() then runs the window until it
 is closed or `duration` seconds pass, and returns the run's own measured figures.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from stylecam.app.camera import CameraRequest, resolve_source
-from stylecam.app.metrics import ThreadCpuAccount, rss_mb, seconds_since_process_start
-from stylecam.app.recorder import check_record_target
-from stylecam.app.settings import SIZES, Settings, load_settings, save_settings, settings_path
+from stylecam.app.live.camera import CameraRequest, resolve_source
+from stylecam.app.live.metrics import ThreadCpuAccount, rss_mb, seconds_since_process_start
+from stylecam.app.outputs.recorder import check_record_target
+from stylecam.app.ui.settings import SIZES, Settings, load_settings, save_settings, settings_path
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ def _bank_signature() -> tuple:
 
 def prepare(options: LiveOptions):
     """Validate and open everything; returns a SessionSetup. Raises the CLI's bad-input errors."""
-    from stylecam.app.cli import UsageError, parse_size
-    from stylecam.app.loading import load_bank, load_engine
-    from stylecam.app.session import SessionSetup
+    from stylecam.app.cli.loading import load_bank, load_engine
+    from stylecam.app.cli.main import UsageError, parse_size
+    from stylecam.app.ui.session import SessionSetup
 
     if options.duration is not None and not 0 < options.duration <= 86400:
         raise UsageError(f"--duration must be in (0, 86400] seconds, got {options.duration}")
@@ -190,9 +190,9 @@ def run(options: LiveOptions, setup=None, app=None) -> tuple[int, dict]:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from stylecam.app.loading import load_bank
-    from stylecam.app.session import LiveSession
-    from stylecam.app.thumbnails import Thumbnails
+    from stylecam.app.cli.loading import load_bank
+    from stylecam.app.ui.session import LiveSession
+    from stylecam.app.ui.thumbnails import Thumbnails
 
     launched = time.perf_counter()
     setup = setup or prepare(options)

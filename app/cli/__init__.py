@@ -1,0 +1,1 @@
+"""Commands: the `stylecam` entry point, argument parsing and each subcommand."""

@@ -1,0 +1,1 @@
+"""The live pipeline: frame sources, cameras, threads and slots, and its measurements."""

@@ -1,0 +1,1 @@
+"""Where the stylised stream goes: video files, recordings and the virtual camera."""
