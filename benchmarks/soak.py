@@ -89,7 +89,7 @@ def run(minutes: float, every: float, size: str, record: Path) -> dict:
     session.shutdown()
     frames, last_t = playable_frames(record)
     return {"cpu": cpu_class(), "engine": setup.choice.describe().split(";")[0], "minutes": minutes,
-            "size": size, "samples": samples, "recording": {**session.recordings[0], "decoded_frames": frames,
+            "size": size, "samples": samples, "recording": {**session.outputs.recordings[0], "decoded_frames": frames,
                                                           "last_frame_s": round(last_t, 2)},
             "errors": session.errors}
 

@@ -137,13 +137,13 @@ def test_recording_holds_the_frames_shown(qtbot, make_session, tmp_path):
     session = make_session()
     shown_after(qtbot, session, 1)
     qtbot.keyClick(session.window, Qt.Key.Key_R)
-    assert session.recorder is not None
+    assert session.outputs.recorder is not None
     start = session.metrics.display.count
     shown_after(qtbot, session, 30)
     qtbot.keyClick(session.window, Qt.Key.Key_R)
     shown_count = session.metrics.display.count - start
-    assert session.recorder is None and len(session.recordings) == 1
-    path = session.recordings[0]["path"]
+    assert session.outputs.recorder is None and len(session.outputs.recordings) == 1
+    path = session.outputs.recordings[0]["path"]
     frames, _ = read_video(path)
     assert abs(len(frames) - shown_count) <= 2, (len(frames), shown_count)
     assert frames[0].shape == (180, 320, 3)
@@ -155,15 +155,15 @@ def test_a_full_disk_stops_the_recording_with_a_message_and_the_window_runs_on(q
     session = make_session()
     shown_after(qtbot, session, 1)
     qtbot.keyClick(session.window, Qt.Key.Key_R)
-    qtbot.waitUntil(lambda: session.recorder.written >= 30, timeout=20000)
+    qtbot.waitUntil(lambda: session.outputs.recorder.written >= 30, timeout=20000)
     free["mb"] = 50.0
     qtbot.waitUntil(lambda: session.window.banner.isVisible(), timeout=5000)
     assert session.window.banner.text().startswith("recorder stopped: DiskFull: disk nearly full (50 MB left")
-    written = session.recorder.written
+    written = session.outputs.recorder.written
     shown_after(qtbot, session, 10)  # the window runs on
     qtbot.keyClick(session.window, Qt.Key.Key_R)
-    frames, _ = read_video(session.recordings[0]["path"])
-    assert len(frames) == written and session.recordings[0]["frames_written"] == written
+    frames, _ = read_video(session.outputs.recordings[0]["path"])
+    assert len(frames) == written and session.outputs.recordings[0]["frames_written"] == written
 
 
 def test_p_saves_a_png_snapshot_of_the_screen(qtbot, make_session, tmp_path):
@@ -202,7 +202,7 @@ def test_kiosk_cycles_styles_and_only_double_escape_leaves(qtbot, make_session):
         qtbot.keyClick(win, key)
     win.close()  # a window manager's close, Alt+F4
     qtbot.keyClick(win, Qt.Key.Key_F4, Qt.KeyboardModifier.AltModifier)
-    assert win.isVisible() and win.isFullScreen() and session.recorder is None and not session.closed
+    assert win.isVisible() and win.isFullScreen() and session.outputs.recorder is None and not session.closed
     qtbot.keyClick(win, Qt.Key.Key_Escape)
     assert win.isVisible() and win.hint.isVisible()
     qtbot.keyClick(win, Qt.Key.Key_Escape)
@@ -300,7 +300,7 @@ def test_v_without_a_virtual_camera_driver_says_so_in_the_window(qtbot, make_ses
     session = make_session()
     qtbot.keyClick(session.window, Qt.Key.Key_V)
     message = session.window.statusBar().currentMessage()
-    assert session.virtualcam is None
+    assert session.outputs.virtualcam is None
     assert "virtual camera" in message and ("v4l2loopback" in message or "stylecam[virtualcam]" in message)
 
 
@@ -308,7 +308,7 @@ def test_o_opens_a_chromeless_output_window_with_the_stylised_video(qtbot, make_
     session = make_session()
     shown_after(qtbot, session, 1)
     qtbot.keyClick(session.window, Qt.Key.Key_O)
-    out = session.output_window
+    out = session.outputs.output_window
     assert out is not None and out.isVisible()
     assert out.windowFlags() & Qt.WindowType.FramelessWindowHint
     shown_after(qtbot, session, 3)
@@ -317,7 +317,7 @@ def test_o_opens_a_chromeless_output_window_with_the_stylised_video(qtbot, make_
     shown_after(qtbot, session, 2)
     np.testing.assert_array_equal(out.view.frame, session.last_shown.original)
     qtbot.keyClick(out, Qt.Key.Key_Escape)  # Esc in the output window closes only that window
-    assert session.output_window is None and not out.isVisible()
+    assert session.outputs.output_window is None and not out.isVisible()
     assert session.window.isVisible() and not session.closed
     shown_after(qtbot, session, 2)
 

@@ -173,7 +173,7 @@ class RunRecorder:
                 "whole_process": round(100 * (end["process_cpu"] - first["process_cpu"]) / wall, 1)},
             "rss_mb": {"after_warmup": round(warm[0], 1) if warm else None,
                        "end": round(rss[-1], 1) if rss else None, "max": round(max(rss), 1) if rss else None},
-            "recordings": s.recordings,
+            "recordings": s.outputs.recordings,
             "errors": s.errors,
             "stage_failures": dict(m.stage_failures),
         }

@@ -1,4 +1,4 @@
-"""The live session: wires the pipeline, the sinks and the windows together on the GUI thread.
+"""The live session: wires the pipeline, the windows and the outputs together on the GUI thread.
 
 The pipeline's threads reach the GUI only through Qt signals (queued to this thread): a nudge that
 a result is ready, status changes of the source, and stage errors.
@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QApplication
@@ -21,13 +19,10 @@ from stylecam.app.live.latency import LatencyProbe, ScreenTap
 from stylecam.app.live.metrics import PipelineMetrics
 from stylecam.app.live.pipeline import RESTARTING_STAGES, Controls, Pipeline, Result
 from stylecam.app.live.sources import SourceError
-from stylecam.app.outputs.recorder import have_pyav, open_writer
-from stylecam.app.outputs.sinks import SinkThread
-from stylecam.app.outputs.video_out import OutputError
-from stylecam.app.outputs.virtualcam import VirtualCamera, VirtualCameraUnavailable
+from stylecam.app.ui.output_control import OutputControl
 from stylecam.app.ui.settings import Settings
 from stylecam.app.ui.video_view import ViewMode, compose
-from stylecam.app.ui.window import MainWindow, OutputWindow
+from stylecam.app.ui.window import MainWindow
 from stylecam.engines.backends import Choice
 from stylecam.engines.styles import StyleBank
 
@@ -65,7 +60,8 @@ class SessionSetup:
 
 
 class LiveSession(QObject):
-    """Owns the pipeline, the windows and the sinks. `errors` collects every reported failure."""
+    """Owns the pipeline, the main window and the outputs (`outputs`: recording, virtual camera,
+    output window, snapshots). `errors` collects every reported failure."""
 
     def __init__(self, setup: SessionSetup, thumbnails, bank_loader=None, bank_signature=None):
         super().__init__()
@@ -77,11 +73,7 @@ class LiveSession(QObject):
         self._bank_sig = bank_signature() if bank_signature else None
         self.mode = ViewMode.STYLIZED
         self.errors: list[str] = []
-        self.recorder: SinkThread | None = None
-        self.recording_path: Path | None = None
-        self.recordings: list[dict] = []
-        self.virtualcam: SinkThread | None = None
-        self.output_window: OutputWindow | None = None
+        self.outputs = OutputControl(self)
         self.source_spec = setup.source_spec
         self.closed = False
         self.on_shutdown = None  # called before the threads stop (a scripted run's last sample)
@@ -92,7 +84,7 @@ class LiveSession(QObject):
         self.signals = PipelineSignals()
         self.signals.result_ready.connect(self._show_result, Qt.ConnectionType.QueuedConnection)
         self.signals.status.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
-        self.signals.error.connect(self._on_error, Qt.ConnectionType.QueuedConnection)
+        self.signals.error.connect(self.on_error, Qt.ConnectionType.QueuedConnection)
         self.metrics = PipelineMetrics(keep_all=setup.keep_all_latencies)
         controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size, setup.auto_size)
         self.pipeline = Pipeline(setup.source, setup.choice.engine, self.bank.vectors, controls,
@@ -126,11 +118,11 @@ class LiveSession(QObject):
         if self.setup.cycle_s:
             self.cycle_timer.start(int(self.setup.cycle_s * 1000))
         if self.setup.record:
-            self.start_recording(self.setup.record)
+            self.outputs.start_recording(self.setup.record)
         if self.setup.output_window:
-            self.toggle_output_window()
+            self.outputs.toggle_output_window()
         if self.setup.virtual_camera:
-            self.toggle_virtual_camera()
+            self.outputs.toggle_virtual_camera()
 
     def finish(self) -> None:
         """Leave (also from kiosk mode): close the windows and stop everything."""
@@ -147,12 +139,7 @@ class LiveSession(QObject):
         for timer in (self.metrics_timer, self.bank_timer, self.cycle_timer):
             timer.stop()
         self.pipeline.stop()
-        self.stop_recording()
-        if self.virtualcam is not None:
-            self.virtualcam.close()
-            self.virtualcam = None
-        if self.output_window is not None:
-            self.output_window.close()
+        self.outputs.close()
         self.settings = replace(self.settings, style=self.bank.names[self.style_index])
         QApplication.instance().quit()
 
@@ -174,8 +161,7 @@ class LiveSession(QObject):
         if flash:
             image = np.full_like(image, 255)
         self.window.view.set_frame(image, (result, flash))
-        if self.output_window is not None:
-            self.output_window.view.set_frame(image)
+        self.outputs.show(image)
         self.metrics.display_skipped = self.window.view.skipped
 
     def on_painted(self, token: tuple[Result, bool]) -> None:
@@ -189,10 +175,7 @@ class LiveSession(QObject):
             self.setup.tap.push(now, self.window.view.frame)
         self.metrics.record_display(result.t_capture, now)
         self.last_shown = result
-        if self.recorder is not None:
-            self.recorder.submit(result.image, now)
-        if self.virtualcam is not None:
-            self.virtualcam.submit(result.image, now)
+        self.outputs.submit(result.image, now)
 
     # --- controls --------------------------------------------------------------------------
     def select_style(self, index: int) -> None:
@@ -239,82 +222,6 @@ class LiveSession(QObject):
         self.mode = ViewMode.STYLIZED if self.mode is ViewMode.SIDE_BY_SIDE else ViewMode.SIDE_BY_SIDE
         self.window.show_status(f"showing {self.mode.value}", 1500)
 
-    # --- outputs ---------------------------------------------------------------------------
-    def _capture_path(self, suffix: str) -> Path:
-        folder = Path(self.settings.capture_dir or ".").expanduser()
-        stamp = f"{datetime.now():%Y%m%d-%H%M%S-%f}"[:-3]  # to the millisecond
-        return folder / f"stylecam-{stamp}{suffix}"
-
-    def snapshot(self) -> Path | None:
-        """Save the frame on screen as PNG; returns its path."""
-        frame = self.window.view.frame
-        if frame is None:
-            return None
-        path = self._capture_path(".png")
-        if not cv2.imwrite(str(path), frame):
-            self.window.show_status(f"could not save a snapshot to {path}")
-            return None
-        self.window.show_status(f"snapshot saved: {path}", 4000)
-        return path
-
-    def start_recording(self, path: Path) -> None:
-        size = self._output_size()
-        fps = self.pipeline.source.granted.fps if self.pipeline.source.granted else 30.0
-        try:
-            writer = open_writer(path, fps, size)
-        except OutputError as exc:
-            self._on_error("recorder", str(exc))
-            return
-        self.recorder = SinkThread(writer, self.signals.error.emit)
-        self.recording_path = path
-        self.window.show_status(f"recording to {path} ({writer.describe})")
-
-    def stop_recording(self) -> None:
-        if self.recorder is None:
-            return
-        recorder, self.recorder = self.recorder, None
-        recorder.close()
-        self.recordings.append({"path": str(self.recording_path), "frames_written": recorder.written,
-                                "frames_dropped": recorder.dropped, "writer": recorder.writer.describe})
-        self.window.show_status(f"recording saved: {self.recording_path} ({recorder.written} frames)", 5000)
-
-    def toggle_recording(self) -> None:
-        if self.recorder is not None:
-            self.stop_recording()
-        else:
-            self.start_recording(self._capture_path(".mp4" if have_pyav() else ".mkv"))
-
-    def toggle_virtual_camera(self) -> None:
-        if self.virtualcam is not None:
-            self.virtualcam.close()
-            self.virtualcam = None
-            self.window.show_status("virtual camera off", 3000)
-            return
-        w, h = self._output_size()
-        try:
-            camera = VirtualCamera(w, h, 30.0)
-        except VirtualCameraUnavailable as exc:
-            self.window.show_status(str(exc))
-            self.errors.append(f"virtual camera: {exc}")
-            return
-        self.virtualcam = SinkThread(camera, self.signals.error.emit, depth=2)
-        self.window.show_status(f"virtual camera on: {camera.device}", 4000)
-
-    def toggle_output_window(self) -> None:
-        if self.output_window is None:
-            self.output_window = OutputWindow(self)
-            self.output_window.show()
-        else:
-            self.output_window.close()
-            self.output_window = None
-
-    def _output_size(self) -> tuple[int, int]:
-        if self.last_shown is not None:
-            return self.last_shown.image.shape[1], self.last_shown.image.shape[0]
-        size = self.pipeline.controls.get()[0].size
-        granted = self.pipeline.source.granted
-        return size or ((granted.width, granted.height) if granted else (640, 480))
-
     # --- status ----------------------------------------------------------------------------
     def _describe_source(self, source: LiveSource, notice: str | None) -> None:
         text = f"Source: {source.name}"
@@ -333,7 +240,7 @@ class LiveSession(QObject):
             self._describe_source(self.pipeline.source, None)
         self.window.show_status(text)
 
-    def _on_error(self, stage: str, message: str) -> None:
+    def on_error(self, stage: str, message: str) -> None:
         """A pipeline stage failed and restarts by itself, or a sink stopped. Each distinct error
         is shown and kept once; the metrics count repeats."""
         restarts = stage in RESTARTING_STAGES

@@ -41,7 +41,7 @@ class OutputWindow(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_O):
-            self.session.toggle_output_window()
+            self.session.outputs.toggle_output_window()
         else:
             self.session.window.keyPressEvent(event)
 
@@ -150,13 +150,13 @@ class MainWindow(QMainWindow):
         elif key == Qt.Key.Key_F:
             self.showNormal() if self.isFullScreen() else self.showFullScreen()
         elif key == Qt.Key.Key_R:
-            s.toggle_recording()
+            s.outputs.toggle_recording()
         elif key == Qt.Key.Key_P:
-            s.snapshot()
+            s.outputs.snapshot()
         elif key == Qt.Key.Key_O:
-            s.toggle_output_window()
+            s.outputs.toggle_output_window()
         elif key == Qt.Key.Key_V:
-            s.toggle_virtual_camera()
+            s.outputs.toggle_virtual_camera()
         elif key == Qt.Key.Key_Escape:
             self._escape()
         else:
