@@ -5,6 +5,8 @@ from importlib.resources import files
 from pathlib import Path
 
 MODEL_ONNX = "stylecam.onnx"  # the network graph, style and temporal state as inputs
+MODEL_REGIONS_ONNX = "stylecam_regions.onnx"  # the same network with two styles and a region map as inputs
+SEGMENTER_ONNX = "segmenter.onnx"  # person segmentation (MediaPipe selfie segmentation, converted)
 CHECKPOINT = "stylecam.pt"  # the same weights for torch (export, torch engine, training warm start)
 STYLE_BANK = "styles.npz"  # names + style vectors
 SAMPLE_CLIP = "sample_tears_of_steel_640x360.mp4"
@@ -16,6 +18,14 @@ def asset(name: str) -> Path:
 
 def model_onnx() -> Path:
     return asset(MODEL_ONNX)
+
+
+def regions_onnx() -> Path:
+    return asset(MODEL_REGIONS_ONNX)
+
+
+def segmenter_onnx() -> Path:
+    return asset(SEGMENTER_ONNX)
 
 
 def checkpoint() -> Path:

@@ -7,6 +7,8 @@ Every engine maps (image, style, prev, blend) -> (image, state):
             (temporal.warp_state; zeros after a reset)
     blend   1 x 1 x H/8 x W/8 float32 in [0, 1], from `temporal.FlowTracker`
     returns 1 x 3 x H x W float32 RGB in (0, 1), and the new state (1 x H/8 x W/8 x C).
+`run_two` is the same with two styles in one pass: `style` where `region` (1 x 1 x H/4 x W/4,
+float32 in [0, 1]) is 1 and `style_b` where it is 0 (the regions graph, contract.REGION_INPUTS).
 Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS
+from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS
 
 ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
 
@@ -36,6 +38,9 @@ class Engine(Protocol):
 
     def run(self, image: np.ndarray, style: np.ndarray, prev: np.ndarray,
             blend: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def run_two(self, image: np.ndarray, style: np.ndarray, style_b: np.ndarray, region: np.ndarray,
+                prev: np.ndarray, blend: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
@@ -57,45 +62,62 @@ def trt_cache_dir() -> Path:
 
 
 class OrtEngine:
-    """ONNX Runtime session on one execution provider, verified after the session is created."""
+    """ONNX Runtime sessions on one execution provider, each verified after it is created: the
+    network graph at once, the regions graph (`regions_model`) on the first two-style frame."""
 
     name = "onnxruntime"
 
-    def __init__(self, model: Path, provider: str, threads: int | None = None):
+    def __init__(self, model: Path, provider: str, threads: int | None = None, regions_model: Path | None = None):
         import onnxruntime as ort
 
         if provider not in ort.get_available_providers():
             raise EngineUnavailable(f"{provider} is not in this onnxruntime build "
                                     f"({', '.join(ort.get_available_providers())})")
+        self.provider, self.threads = provider, threads or os.cpu_count() or 1
+        self.precision = "fp16" if provider == "TensorrtExecutionProvider" else "fp32"
+        self.session = self._session(model, INPUTS)
+        self.graph = self.session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY, "unknown")
+        self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
+        self.regions_model = regions_model
+        self._regions = None
+
+    def _session(self, model: Path, inputs: tuple[str, ...]):
+        import onnxruntime as ort
+
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or os.cpu_count() or 1
+        opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        providers: list = [provider]
-        self.precision = "fp32"
-        if provider == "TensorrtExecutionProvider":
+        providers: list = [self.provider]
+        if self.provider == "TensorrtExecutionProvider":
             cache = trt_cache_dir()
             cache.mkdir(parents=True, exist_ok=True)
-            providers = [(provider, {"trt_fp16_enable": True, "trt_engine_cache_enable": True,
-                                     "trt_engine_cache_path": str(cache)})]
-            self.precision = "fp16"
+            providers = [(self.provider, {"trt_fp16_enable": True, "trt_engine_cache_enable": True,
+                                          "trt_engine_cache_path": str(cache)})]
         try:
-            self.session = ort.InferenceSession(str(model), opts, providers=providers)
+            session = ort.InferenceSession(str(model), opts, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise EngineUnavailable(f"{provider}: session failed: {str(exc).splitlines()[0]}") from exc
-        actual = self.session.get_providers()
-        if not actual or actual[0] != provider:
-            raise EngineUnavailable(f"{provider} did not initialise (session runs on {actual})")
-        self.provider = provider
-        self.graph = self.session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY, "unknown")
-        names = [i.name for i in self.session.get_inputs()]
-        if names != list(INPUTS):
-            raise EngineUnavailable(f"{model} has inputs {names}, not {list(INPUTS)}: a graph from another version")
-        self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
+            raise EngineUnavailable(f"{self.provider}: session failed: {str(exc).splitlines()[0]}") from exc
+        actual = session.get_providers()
+        if not actual or actual[0] != self.provider:
+            raise EngineUnavailable(f"{self.provider} did not initialise (session runs on {actual})")
+        names = [i.name for i in session.get_inputs()]
+        if names != list(inputs):
+            raise EngineUnavailable(f"{model} has inputs {names}, not {list(inputs)}: a graph from another version")
+        return session
 
     def run(self, image, style, prev, blend):
         output, fused = self.session.run(OUTPUTS, dict(zip(INPUTS, (image, style, prev, blend))))
+        return output, fused
+
+    def run_two(self, image, style, style_b, region, prev, blend):
+        if self._regions is None:
+            if self.regions_model is None or not Path(self.regions_model).is_file():
+                raise EngineUnavailable(f"no regions graph for two styles at once ({self.regions_model})")
+            self._regions = self._session(self.regions_model, REGION_INPUTS)
+        feeds = dict(zip(REGION_INPUTS, (image, style, style_b, region, prev, blend)))
+        output, fused = self._regions.run(OUTPUTS, feeds)
         return output, fused
 
 
@@ -124,6 +146,12 @@ class TorchEngine:
             out, fused = self.net(t.from_numpy(image), t.from_numpy(style), t.from_numpy(prev), t.from_numpy(blend))
         return out.numpy(), np.ascontiguousarray(fused.numpy())
 
+    def run_two(self, image, style, style_b, region, prev, blend):
+        t = self.torch
+        with t.inference_mode():
+            out, fused = self.net.two_styles(*(t.from_numpy(a) for a in (image, style, style_b, region, prev, blend)))
+        return out.numpy(), np.ascontiguousarray(fused.numpy())
+
 
 _ORT_PROVIDERS = {
     "ort-cpu": "CPUExecutionProvider",
@@ -132,8 +160,9 @@ _ORT_PROVIDERS = {
 }
 
 
-def create_engine(name: str, model: Path, checkpoint: Path) -> Choice:
-    """Build the named engine, or for `auto` the best that initialises: TensorRT > CUDA > CPU."""
+def create_engine(name: str, model: Path, checkpoint: Path, regions_model: Path | None = None) -> Choice:
+    """Build the named engine, or for `auto` the best that initialises: TensorRT > CUDA > CPU.
+    regions_model: the two-style graph for ONNX Runtime engines (loaded when first needed)."""
     if name not in ENGINE_NAMES:
         raise EngineUnavailable(f"unknown engine {name!r}; choose from {', '.join(ENGINE_NAMES)}")
     if not Path(model).is_file() and name != "torch":
@@ -141,11 +170,11 @@ def create_engine(name: str, model: Path, checkpoint: Path) -> Choice:
     if name == "torch":
         return Choice(TorchEngine(checkpoint))
     if name != "auto":
-        return Choice(OrtEngine(model, _ORT_PROVIDERS[name]))
+        return Choice(OrtEngine(model, _ORT_PROVIDERS[name], regions_model=regions_model))
     notes = []
     for candidate in ("ort-tensorrt", "ort-cuda"):
         try:
-            return Choice(OrtEngine(model, _ORT_PROVIDERS[candidate]), notes)
+            return Choice(OrtEngine(model, _ORT_PROVIDERS[candidate], regions_model=regions_model), notes)
         except EngineUnavailable as exc:
             notes.append(f"{candidate}: {exc}")
-    return Choice(OrtEngine(model, _ORT_PROVIDERS["ort-cpu"]), notes)
+    return Choice(OrtEngine(model, _ORT_PROVIDERS["ort-cpu"], regions_model=regions_model), notes)

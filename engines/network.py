@@ -15,6 +15,14 @@ Fusion sits after the residual core, right before the decoder: a trusted cell th
 same features as the previous frame did, so strokes follow the motion instead of re-rolling.
 With blend = 0 the fused features equal the current ones exactly (x + 0 * d == x).
 
+Two styles in one pass (`two_styles`, exported as the regions graph), with `region`
+(N x 1 x H/4 x W/4 in [0, 1]; 1 paints with `style`, 0 with `style_b`) resampled to each norm
+layer's resolution as m: every norm layer gives y = y_b + m * (y_a - y_b), where y_a normalises
+with the statistics of region a (weighted by m) and applies style's scale and shift, and y_b
+likewise with 1 - m and style_b. Per-region statistics matter: with the whole frame's, a small
+region painted in one style inside a large one in another came out a pale mix of the two. A
+region of all ones gives the one-style output (to rounding).
+
 Two layouts (NetConfig.version):
   v2 (shipped): reflection padding everywhere (no position bias at the frame border), residual
      blocks that narrow to `residual_inner` channels, and a decoder that ends at 1/4 resolution
@@ -26,7 +34,9 @@ Two layouts (NetConfig.version):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +74,13 @@ class NetConfig:
         decoder = [w2, w2, self.decoder_width] if self.version >= 2 else [w2, w1]
         return [w1, w2, w3] + core + decoder
 
+    def norm_scales(self) -> list[int]:
+        """Each conditional norm layer's downscale from the input (2, 4 or 8), in the order of
+        `norm_channels`."""
+        core = [8, 8] * self.residual_blocks
+        decoder = [8, 4, 4] if self.version >= 2 else [4, 2]
+        return [2, 4, 8] + core + decoder
+
     def style_size(self) -> int:
         """Length of a style vector: a scale and a shift per normalised channel."""
         return 2 * sum(self.norm_channels())
@@ -74,9 +91,30 @@ class NetConfig:
         return torch.cat(parts)
 
 
+Norm = Callable[[torch.Tensor], torch.Tensor]  # one conditional norm layer with its style applied
+
+
 def _cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Conditional instance norm: normalise per channel, then the style's scale and shift."""
-    return F.instance_norm(x, eps=1e-5) * scale[..., None, None] + shift[..., None, None]
+    return F.instance_norm(x, eps=1e-5) * scale + shift
+
+
+def _region_cin(x: torch.Tensor, scale_a: torch.Tensor, shift_a: torch.Tensor, scale_b: torch.Tensor,
+                shift_b: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """y_b + m * (y_a - y_b) (see the module doc), as x * gain + bias with per-pixel gain and bias;
+    region a's statistics are weighted by m (N x 1 x h x w), region b's by 1 - m."""
+    mean = partial(torch.mean, dim=(2, 3), keepdim=True)
+    x2 = x * x
+    share_a = mean(m)
+    share_b = 1.0 - share_a
+    sum_a, sq_a = mean(x * m), mean(x2 * m)  # region a's sums (as shares of the frame)
+    mu_a, mu_b = sum_a / (share_a + 1e-6), (mean(x) - sum_a) / (share_b + 1e-6)
+    var_a = sq_a / (share_a + 1e-6) - mu_a * mu_a
+    var_b = (mean(x2) - sq_a) / (share_b + 1e-6) - mu_b * mu_b
+    gain_a = torch.rsqrt(var_a.clamp(min=0.0) + 1e-5) * scale_a
+    gain_b = torch.rsqrt(var_b.clamp(min=0.0) + 1e-5) * scale_b
+    bias_a, bias_b = shift_a - mu_a * gain_a, shift_b - mu_b * gain_b
+    return x * (gain_b + m * (gain_a - gain_b)) + (bias_b + m * (bias_a - bias_b))
 
 
 class Stylizer(nn.Module):
@@ -108,40 +146,76 @@ class Stylizer(nn.Module):
             self.out = conv(w1, 12)  # pixel-shuffled x2 to 3 x H x W
         self._split = [c for c in config.norm_channels() for _ in (0, 1)]
 
-    def encode(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8."""
+    def norms(self, style: torch.Tensor) -> list[Norm]:
+        """A style vector (S or N x S) as each norm layer's function."""
         p = torch.split(style, self._split, dim=-1)
-        x = F.relu(_cin(self.enc1(image), p[0], p[1]))
-        x = F.relu(_cin(self.enc2(x), p[2], p[3]))
-        x = F.relu(_cin(self.enc3(x), p[4], p[5]))
-        k = 6
+        return [partial(_cin, scale=p[i][..., None, None], shift=p[i + 1][..., None, None])
+                for i in range(0, len(p), 2)]
+
+    def region_norms(self, style: torch.Tensor, style_b: torch.Tensor, region: torch.Tensor) -> list[Norm]:
+        """Norm layers painting `style` where region (N x 1 x H/4 x W/4 in [0, 1]) is 1 and
+        `style_b` where it is 0 (see the module doc)."""
+        at = {4: region, 8: F.avg_pool2d(region, 2),
+              2: F.interpolate(region, scale_factor=2.0, mode="bilinear", align_corners=False)}
+        pa, pb = torch.split(style, self._split, dim=-1), torch.split(style_b, self._split, dim=-1)
+        return [partial(_region_cin, scale_a=pa[2 * i][..., None, None], shift_a=pa[2 * i + 1][..., None, None],
+                        scale_b=pb[2 * i][..., None, None], shift_b=pb[2 * i + 1][..., None, None], m=at[s])
+                for i, s in enumerate(self.config.norm_scales())]
+
+    def encode(self, image: torch.Tensor, p: list[Norm]) -> torch.Tensor:
+        """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8."""
+        x = F.relu(p[0](self.enc1(image)))
+        x = F.relu(p[1](self.enc2(x)))
+        x = F.relu(p[2](self.enc3(x)))
+        k = 3
         for conv_a, conv_b in self.res:
-            y = F.relu(_cin(conv_a(x), p[k], p[k + 1]))
-            x = x + _cin(conv_b(y), p[k + 2], p[k + 3])
-            k += 4
+            y = F.relu(p[k](conv_a(x)))
+            x = x + p[k + 1](conv_b(y))
+            k += 2
         return x
 
-    def decode(self, features: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def decode(self, features: torch.Tensor, p: list[Norm]) -> torch.Tensor:
         """Core features -> image N x 3 x H x W RGB in (0, 1)."""
-        p = torch.split(style, self._split, dim=-1)
         if self.config.version >= 2:
-            x = F.relu(_cin(self.reduce(features), p[-6], p[-5]))
+            x = F.relu(p[-3](self.reduce(features)))
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-            x = F.relu(_cin(self.dec1(x), p[-4], p[-3]))
-            x = F.relu(_cin(self.dec2(x), p[-2], p[-1]))
+            x = F.relu(p[-2](self.dec1(x)))
+            x = F.relu(p[-1](self.dec2(x)))
             return torch.sigmoid(F.pixel_shuffle(self.out(x), 4))
         x = F.interpolate(features, scale_factor=2.0, mode="nearest")
-        x = F.relu(_cin(self.dec1(x), p[-4], p[-3]))
+        x = F.relu(p[-2](self.dec1(x)))
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-        x = F.relu(_cin(self.dec2(x), p[-2], p[-1]))
+        x = F.relu(p[-1](self.dec2(x)))
         return torch.sigmoid(F.pixel_shuffle(self.out(x), 2))
 
     def stylize(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """Per-frame stylisation (no temporal state): image -> image, both N x 3 x H x W RGB."""
-        return self.decode(self.encode(image, style), style)
+        p = self.norms(style)
+        return self.decode(self.encode(image, p), p)
+
+    def step(self, image: torch.Tensor, p: list[Norm], prev: torch.Tensor,
+             blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One temporal step with the given norms: (output, fused state), shapes in the module doc."""
+        features = self.encode(image, p)
+        fused = features + blend * (prev.permute(0, 3, 1, 2) - features)
+        return self.decode(fused, p), fused.permute(0, 2, 3, 1)
 
     def forward(self, image: torch.Tensor, style: torch.Tensor, prev: torch.Tensor,
                 blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.encode(image, style)
-        fused = features + blend * (prev.permute(0, 3, 1, 2) - features)
-        return self.decode(fused, style), fused.permute(0, 2, 3, 1)
+        return self.step(image, self.norms(style), prev, blend)
+
+    def two_styles(self, image: torch.Tensor, style: torch.Tensor, style_b: torch.Tensor, region: torch.Tensor,
+                   prev: torch.Tensor, blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` with `style` where region is 1 and `style_b` where it is 0 (see the module doc)."""
+        return self.step(image, self.region_norms(style, style_b, region), prev, blend)
+
+
+class TwoStyleGraph(nn.Module):
+    """`Stylizer.two_styles` as a module's forward, for export as the regions graph."""
+
+    def __init__(self, net: Stylizer):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image, style, style_b, region, prev, blend):
+        return self.net.two_styles(image, style, style_b, region, prev, blend)

@@ -2,7 +2,9 @@
 
 Frames in and out are H x W x 3 uint8 BGR, C-contiguous. The processing size is the output size;
 frames of another size are resized to it, and sizes that are not multiples of 8 are padded
-(reflected) for the network and cropped back.
+(reflected) for the network and cropped back. With `regions` set (regions.py), a person mask is
+made each frame (segmenter.py, steadied and feathered by person_mask.py) and the person and the
+background are painted as the regions say.
 """
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ import cv2
 import numpy as np
 
 from stylecam.engines.backends import Engine
-from stylecam.engines.contract import DOWNSCALE
+from stylecam.engines.contract import DOWNSCALE, REGION_DOWNSCALE
 from stylecam.engines.output_blend import OutputBlender
+from stylecam.engines.person_mask import MaskSettings, MaskTracker
+from stylecam.engines.regions import WHOLE_FRAME, Regions, keep_original, same_style
+from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
-STAGES = ("preprocess", "flow", "engine", "postprocess", "blend")
+STAGES = ("preprocess", "flow", "segment", "engine", "postprocess", "blend")
 
 
 @dataclass
@@ -26,13 +31,14 @@ class StageTimes:
 
     preprocess: float = 0.0
     flow: float = 0.0  # flow, trust, and the previous state warped to this frame
+    segment: float = 0.0  # the person mask (segmenter, steadying, feathering); 0 for the whole frame
     engine: float = 0.0
     postprocess: float = 0.0
     blend: float = 0.0  # the output blend of the temporal path
 
     @property
     def total(self) -> float:
-        return self.preprocess + self.flow + self.engine + self.postprocess + self.blend
+        return self.preprocess + self.flow + self.segment + self.engine + self.postprocess + self.blend
 
     @property
     def overhead(self) -> float:
@@ -45,6 +51,7 @@ class Stylized:
     image: np.ndarray  # H x W x 3 uint8 BGR at the processing size
     times: StageTimes
     reset: bool  # the temporal state was (re)started on this frame
+    mask: np.ndarray | None = None  # the person mask at 1/4 of the padded size, float32 [0, 1]; None for the whole frame
 
 
 def _padded(n: int) -> int:
@@ -55,12 +62,17 @@ class VideoStylizer:
     """Runs the preprocess -> flow -> engine -> postprocess -> blend chain on consecutive frames."""
 
     def __init__(self, engine: Engine, style: np.ndarray, temporal: TemporalSettings,
-                 size: tuple[int, int] | None = None):
-        """size: (width, height) of the output, or None for each frame's own size."""
+                 size: tuple[int, int] | None = None, segmenter: PersonSegmenter | None = None,
+                 mask: MaskSettings = MaskSettings()):
+        """size: (width, height) of the output, or None for each frame's own size. segmenter:
+        needed for any regions but the whole frame."""
         self.engine = engine
         self.style = np.ascontiguousarray(style, dtype=np.float32)
         self.tracker = FlowTracker(temporal)
         self.blender = OutputBlender()
+        self.segmenter = segmenter
+        self.masks = MaskTracker(mask)
+        self.regions = WHOLE_FRAME
         self.size = size
         self.state: np.ndarray | None = None  # 1 x h x w x C, the last fused features
         self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
@@ -71,6 +83,14 @@ class VideoStylizer:
         self.state = None
         self.tracker.reset()
         self.blender.reset()
+        self.masks.reset()
+
+    def set_regions(self, regions: Regions) -> None:
+        """Paint the person and the background as `regions` says (and start afresh)."""
+        if not regions.whole_frame and self.segmenter is None:
+            raise ValueError("regions need a person segmenter")
+        self.regions = regions
+        self.reset()
 
     def set_style(self, style: np.ndarray, reset: bool = True) -> None:
         """Switch to a style vector (S,) float32. reset=False keeps the temporal state, for the
@@ -123,15 +143,32 @@ class VideoStylizer:
             warp_state(self.state, temporal.maps, out=self._prev)
         t2 = time.perf_counter()
 
-        output, self.state = self.engine.run(blob, self.style, self._prev, temporal.blend)
+        mask = None
+        if not self.regions.whole_frame:
+            mask = self.masks.step(self.segmenter(padded), temporal, (ph // REGION_DOWNSCALE, pw // REGION_DOWNSCALE))
+        person, background = self.regions.resolve(self.style)
         t3 = time.perf_counter()
+
+        if mask is None or isinstance(person, str) or isinstance(background, str) or same_style(person, background):
+            style = background if isinstance(person, str) else person
+            output, self.state = self.engine.run(blob, style, self._prev, temporal.blend)
+        else:
+            output, self.state = self.engine.run_two(blob, person, background, mask[None, None], self._prev,
+                                                     temporal.blend)
+        t4 = time.perf_counter()
 
         rgb8 = cv2.convertScaleAbs(output[0, :, :h, :w].reshape(3 * h, w), alpha=255.0).reshape(3, h, w)
         image = cv2.merge([rgb8[2], rgb8[1], rgb8[0]])
-        t4 = time.perf_counter()
+        t5 = time.perf_counter()
 
         s = self.tracker.settings
         image = self.blender.step(image, temporal, (ph, pw), s.strength * s.output_share)
-        t5 = time.perf_counter()
-        times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
-        return Stylized(image, times, temporal.reset)
+        t6 = time.perf_counter()
+
+        if mask is not None and (isinstance(person, str) or isinstance(background, str)):  # one is ORIGINAL
+            share = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_LINEAR)[:h, :w]
+            image = keep_original(image, padded[:h, :w], share if isinstance(person, str) else 1.0 - share)
+        t7 = time.perf_counter()
+        segment = (t3 - t2) + (t7 - t6)  # the mask and, where a region is kept, the composite
+        times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, segment, t4 - t3, t5 - t4, t6 - t5)))
+        return Stylized(image, times, temporal.reset, mask)

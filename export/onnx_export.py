@@ -17,7 +17,7 @@ import numpy as np
 from stylecam.assets import paths
 from stylecam.engines.backends import OrtEngine, TorchEngine
 from stylecam.engines.checkpoint import load_bank
-from stylecam.engines.contract import DOWNSCALE, GRAPH_KEY, INPUTS, OUTPUTS
+from stylecam.engines.contract import DOWNSCALE, GRAPH_KEY, INPUTS, OUTPUTS, REGION_DOWNSCALE, REGION_INPUTS
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
 OPSET = 18
@@ -30,6 +30,7 @@ class ParityError(RuntimeError):
 @dataclass
 class ExportReport:
     onnx_path: Path
+    regions_path: Path  # the two-style graph
     bank_path: Path
     checkpoint_path: Path
     max_abs_diff: float  # over outputs and states, all parity frames
@@ -37,41 +38,62 @@ class ExportReport:
     styles: int
 
 
-def export_graph(checkpoint: Path, onnx_path: Path) -> None:
+def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) -> None:
     """Export the network with torch.export (dynamo) to ONNX, H and W dynamic multiples of 8,
-    and run the full onnx.checker on the result."""
+    and run the full onnx.checker on the result. two_styles: the regions graph
+    (network.TwoStyleGraph, inputs contract.REGION_INPUTS) instead of the one-style graph."""
     import onnx
     import torch
 
     from stylecam.engines.checkpoint import load_network
+    from stylecam.engines.network import TwoStyleGraph
 
     net = load_network(checkpoint)
     c = net.config.core_channels
     h8, w8 = 12, 16
-    args = (torch.rand(1, 3, h8 * DOWNSCALE, w8 * DOWNSCALE), net.config.identity_style(),
-            torch.zeros(1, h8, w8, c), torch.zeros(1, 1, h8, w8))
     rows, cols = torch.export.Dim("h8", min=2, max=1024), torch.export.Dim("w8", min=2, max=1024)
+    image = torch.rand(1, 3, h8 * DOWNSCALE, w8 * DOWNSCALE)
+    style, prev, blend = net.config.identity_style(), torch.zeros(1, h8, w8, c), torch.zeros(1, 1, h8, w8)
     dynamic = {"image": {2: DOWNSCALE * rows, 3: DOWNSCALE * cols}, "style": None, "prev": {1: rows, 2: cols},
                "blend": {2: rows, 3: cols}}
+    if two_styles:
+        r = DOWNSCALE // REGION_DOWNSCALE
+        region = torch.rand(1, 1, h8 * r, w8 * r)
+        module, names, args = TwoStyleGraph(net).eval(), REGION_INPUTS, (image, style, style.clone(), region, prev, blend)
+        dynamic = {**dynamic, "style_b": None, "region": {2: r * rows, 3: r * cols}}
+    else:
+        module, names, args = net, INPUTS, (image, style, prev, blend)
+    dynamic = {name: dynamic[name] for name in names}
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*axis name.*will not be used")
         warnings.filterwarnings("ignore", category=FutureWarning)  # torch-internal deprecations
-        program = torch.onnx.export(net, args, dynamo=True, opset_version=OPSET, input_names=list(INPUTS),
+        program = torch.onnx.export(module, args, dynamo=True, opset_version=OPSET, input_names=list(names),
                                     output_names=list(OUTPUTS), dynamic_shapes=dynamic, verbose=False)
     program.save(str(onnx_path))
     model = onnx.load(str(onnx_path))
-    onnx.helper.set_model_props(model, {GRAPH_KEY: f"stylecam v{net.config.version}"})
+    kind = " regions" if two_styles else ""
+    onnx.helper.set_model_props(model, {GRAPH_KEY: f"stylecam v{net.config.version}{kind}"})
     onnx.save(model, str(onnx_path))
     onnx.checker.check_model(model, full_check=True)
 
 
-def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: np.ndarray) -> float:
+def _region_map(frame: np.ndarray) -> np.ndarray:
+    """A test region for parity: a soft vertical split of the frame, 1 x 1 x H/4 x W/4 float32."""
+    h, w = frame.shape[0] // REGION_DOWNSCALE, frame.shape[1] // REGION_DOWNSCALE
+    ramp = np.clip(np.linspace(-2.0, 3.0, w, dtype=np.float32), 0.0, 1.0)
+    return np.ascontiguousarray(np.broadcast_to(ramp, (1, 1, h, w)))
+
+
+def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: np.ndarray,
+           style_b: np.ndarray | None = None, regions_path: Path | None = None) -> float:
     """Max |torch - ORT| over outputs and states, feeding both the same inputs frame by frame
-    (frames: consecutive H x W x 3 uint8 BGR, H and W multiples of 8; temporal path on)."""
+    (frames: consecutive H x W x 3 uint8 BGR, H and W multiples of 8; temporal path on). With
+    style_b, the regions graph at `regions_path` runs instead, `style` on the right of a soft split."""
     import cv2
 
-    torch_engine, ort_engine = TorchEngine(checkpoint), OrtEngine(onnx_path, "CPUExecutionProvider")
+    torch_engine = TorchEngine(checkpoint)
+    ort_engine = OrtEngine(onnx_path, "CPUExecutionProvider", regions_model=regions_path)
     tracker = FlowTracker(TemporalSettings(strength=0.9))
     worst, state = 0.0, None
     for frame in frames:
@@ -83,8 +105,12 @@ def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: n
         else:
             prev = warp_state(state, temporal.maps)
         blob = cv2.dnn.blobFromImage(frame, 1.0 / 255.0, swapRB=True)
-        out_t, state_t = torch_engine.run(blob, style, prev, temporal.blend)
-        out_o, state_o = ort_engine.run(blob, style, prev, temporal.blend)
+        if style_b is None:
+            (out_t, state_t), (out_o, state_o) = (e.run(blob, style, prev, temporal.blend)
+                                                  for e in (torch_engine, ort_engine))
+        else:
+            args = (blob, style, style_b, _region_map(frame), prev, temporal.blend)
+            (out_t, state_t), (out_o, state_o) = (e.run_two(*args) for e in (torch_engine, ort_engine))
         worst = max(worst, float(np.abs(out_t - out_o).max()), float(np.abs(state_t - state_o).max()))
         state = state_t
     return worst
@@ -100,19 +126,24 @@ def slim_checkpoint(checkpoint: Path, dest: Path) -> None:
 
 
 def export(checkpoint: Path, out_dir: Path, frames: list[np.ndarray], tolerance: float = 1e-3) -> ExportReport:
-    """Write stylecam.onnx, styles.npz and stylecam.pt into out_dir once all checks pass."""
+    """Write stylecam.onnx, stylecam_regions.onnx, styles.npz and stylecam.pt into out_dir once
+    all checks pass."""
     checkpoint, out_dir = Path(checkpoint), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bank = load_bank(checkpoint)
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         tmp = Path(tmp)
-        export_graph(checkpoint, tmp / paths.MODEL_ONNX)
-        diff = max(parity(checkpoint, tmp / paths.MODEL_ONNX, frames, bank.vectors[i]) for i in range(len(bank.names)))
+        model, regions = tmp / paths.MODEL_ONNX, tmp / paths.MODEL_REGIONS_ONNX
+        export_graph(checkpoint, model)
+        export_graph(checkpoint, regions, two_styles=True)
+        n = len(bank.names)
+        diff = max(parity(checkpoint, model, frames, bank.vectors[i]) for i in range(n))
+        diff = max(diff, parity(checkpoint, model, frames, bank.vectors[0], bank.vectors[n - 1], regions))
         if not diff <= tolerance:
             raise ParityError(f"ONNX Runtime differs from torch by {diff:.2e} > {tolerance:.0e}")
         bank.save(tmp / paths.STYLE_BANK)
         slim_checkpoint(checkpoint, tmp / paths.CHECKPOINT)
-        for name in (paths.MODEL_ONNX, paths.STYLE_BANK, paths.CHECKPOINT):
+        for name in (paths.MODEL_ONNX, paths.MODEL_REGIONS_ONNX, paths.STYLE_BANK, paths.CHECKPOINT):
             os.replace(tmp / name, out_dir / name)
-    return ExportReport(out_dir / paths.MODEL_ONNX, out_dir / paths.STYLE_BANK, out_dir / paths.CHECKPOINT,
-                        diff, len(frames), len(bank.names))
+    return ExportReport(out_dir / paths.MODEL_ONNX, out_dir / paths.MODEL_REGIONS_ONNX, out_dir / paths.STYLE_BANK,
+                        out_dir / paths.CHECKPOINT, diff, len(frames), n)

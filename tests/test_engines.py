@@ -65,7 +65,7 @@ def test_stylizer_output_contract(frames_small, bank, ort_engine):
     assert result.image.flags["C_CONTIGUOUS"]
     assert result.image.std() > 5  # a picture, not a flat field
     t = result.times
-    assert t.total == pytest.approx(t.preprocess + t.flow + t.engine + t.postprocess + t.blend)
+    assert t.total == pytest.approx(t.preprocess + t.flow + t.segment + t.engine + t.postprocess + t.blend)
 
 
 def test_style_bank(bank, tmp_path):

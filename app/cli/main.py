@@ -132,7 +132,8 @@ def cmd_export(args) -> int:
         if len(frames) == args.parity_frames:
             break
     report = export(Path(args.checkpoint), Path(args.output), frames)
-    print(f"exported {report.styles} styles to {report.onnx_path}, {report.bank_path}, {report.checkpoint_path}; "
+    print(f"exported {report.styles} styles to {report.onnx_path}, {report.regions_path}, {report.bank_path}, "
+          f"{report.checkpoint_path}; "
           f"onnx.checker passed; parity torch vs onnxruntime on {report.frames} real frames: "
           f"max abs diff {report.max_abs_diff:.2e}")
     return 0
