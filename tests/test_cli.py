@@ -180,3 +180,35 @@ def test_window_without_a_display_is_a_clear_error(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     assert main(["--duration", "1"]) == 2
     assert "no display to open the window on" in error_line(capsys)
+
+
+def test_stylize_keeps_the_person_original_and_bench_times_the_segment_stage(short_clip, tmp_path, capsys):
+    import numpy as np
+
+    out = tmp_path / "regions.mp4"
+    assert main(["stylize", str(short_clip), "-o", str(out), "--person-style", "original", "--style", "udnie"]) == 0
+    assert "regions: person original, background udnie" in capsys.readouterr().err
+    frames, _ = read_video(out)
+    originals = clip_frames(12, (320, 180), start=SHOT_START)
+    actor = (slice(60, 160), slice(88, 108))  # the actor stands at 27-34 % of the width
+    street = (slice(60, 160), slice(210, 320))
+    diff = np.abs(frames[-1].astype(np.int16) - originals[-1].astype(np.int16))
+    assert diff[actor].mean() < 10.0 and diff[street].mean() > 25.0  # (the codec adds a little)
+
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--size", "160x120", "--frames", "4", "--warmup", "1", "--json", str(path),
+                 "--person-style", "great_wave", "--background-style", "udnie"]) == 0
+    report = json.loads(path.read_text())
+    assert report["regions"] == "person great_wave, background udnie"
+    assert report["stages_ms"]["segment"]["p50"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--person-style", "original", "--background-style", "original"], "nothing to stylise"),
+    (["--background-style", "no_such_style"], "unknown style 'no_such_style'"),
+])
+def test_bad_region_options(args, message, short_clip, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    assert main(["stylize", str(short_clip), "-o", str(out), *args]) == 2
+    assert message in error_line(capsys)
+    assert not out.exists()

@@ -352,3 +352,79 @@ def test_the_file_picker_plays_the_chosen_video_and_refuses_a_corrupt_one(qtbot,
     to_sample = min(np.abs(original - f[:, ::-1]).mean() for f in mirrored)
     assert to_file < 10.0 < to_sample, (to_file, to_sample)  # mp4v loses a few levels
     assert session.settings.source == str(movie)
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    from stylecam.app.cli.loading import load_segmenter
+
+    return load_segmenter()
+
+
+def test_m_cycles_the_regions_modes_and_the_person_stays_original(qtbot, make_session, segmenter, bank):
+    """M steps whole -> background only -> person only -> two styles -> whole; in 'background
+    only' the actor is shown as filmed, in 'two styles' the background takes the second style."""
+    session = make_session(segmenter=segmenter)
+    win = session.window
+    shown_after(qtbot, session, 2)
+    modes = []
+    for _ in range(4):
+        qtbot.keyClick(win, Qt.Key.Key_M)
+        modes.append(session.settings.regions)
+        assert session.pipeline.controls.get()[0].regions.whole_frame == (session.settings.regions == "whole")
+        assert win.controls.regions_box.currentData() == session.settings.regions
+    assert modes == ["background", "person", "two", "whole"]
+    assert session.settings.second_style == bank.names[1]  # the style after the selected one, kept
+    assert win.controls.second_box.currentData() == bank.names[1]
+
+    qtbot.keyClick(win, Qt.Key.Key_M)  # background only
+    import cv2
+
+    def person_shot():  # the clip opens on a shot without people; wait for the actor's
+        r = session.last_shown
+        if r is None or r.times.segment == 0:
+            return None
+        person = cv2.resize(segmenter(r.original), (r.image.shape[1], r.image.shape[0]))
+        return (r, person) if (person > 0.95).mean() > 0.02 else None
+
+    qtbot.waitUntil(lambda: person_shot() is not None, timeout=30000)
+    shown_after(qtbot, session, 3)  # the steadied mask settles
+    qtbot.waitUntil(lambda: person_shot() is not None, timeout=30000)
+    result, person = person_shot()
+    diff = np.abs(result.image.astype(np.int16) - result.original.astype(np.int16)).mean(axis=2)
+    assert diff[person > 0.98].mean() < 8.0 and diff[person < 0.02].mean() > 25.0
+    session.refresh_metrics()
+    assert any(line.startswith("regions   Background only") for line in win.metrics.lines)
+    assert any(line.startswith("segment   p50") for line in win.metrics.lines)
+
+
+def test_regions_persist_and_the_panel_picks_the_background_style(qtbot, make_session, segmenter, bank, tmp_path):
+    from stylecam.app.cli.live import LiveOptions, prepare
+    from stylecam.app.ui.settings import load_settings, save_settings
+
+    session = make_session(segmenter=segmenter)
+    session.window.controls.regions_chosen.emit("two")
+    session.window.controls.second_style_chosen.emit(bank.names[4])
+    regions = session.pipeline.controls.get()[0].regions
+    assert np.array_equal(regions.background, bank.vectors[4]) and regions.person == "current"
+    save_settings(session.settings)
+    saved, warning = load_settings()
+    assert warning is None and (saved.regions, saved.second_style) == ("two", bank.names[4])
+    setup = prepare(LiveOptions(source="sample"))  # the next run starts where this one ended
+    assert (setup.settings.regions, setup.settings.second_style) == ("two", bank.names[4])
+    setup = prepare(LiveOptions(source="sample", person_style="original", background_style=bank.names[2]))
+    assert (setup.settings.regions, setup.settings.style) == ("background", bank.names[2])
+
+
+def test_kiosk_cycling_steps_the_regions_mode_after_each_round(qtbot, make_session, segmenter, bank):
+    session = make_session(kiosk=True, cycle_s=0.5, cycle_regions=True, segmenter=segmenter)
+    qtbot.waitUntil(lambda: session.settings.regions == "background", timeout=len(bank.names) * 500 + 8000)
+    assert session.style_index == 0
+
+
+def test_without_a_segmenter_regions_stay_the_whole_frame(qtbot, make_session):
+    session = make_session(settings=Settings(regions="background"))
+    assert session.settings.regions == "whole" and not session.window.controls.regions_box.isEnabled()
+    qtbot.keyClick(session.window, Qt.Key.Key_M)
+    assert session.settings.regions == "whole"
+    assert "segmenter" in session.window.statusBar().currentMessage()

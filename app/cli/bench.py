@@ -17,6 +17,8 @@ from stylecam.app.live.metrics import rss_mb
 from stylecam.app.live.sources import VideoFileSource, open_source
 from stylecam.engines.backends import Choice
 from stylecam.engines.host import cpu_class
+from stylecam.engines.regions import WHOLE_FRAME, Regions
+from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.stylizer import STAGES, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
@@ -29,6 +31,8 @@ class BenchSettings:
     warmup: int
     temporal: TemporalSettings
     style_index: int
+    regions: Regions = WHOLE_FRAME
+    regions_text: str = "whole frame"  # for the report
 
 
 def _looping_frames(source):
@@ -47,10 +51,13 @@ def _pct(values: list[float], qs=(50, 95, 99)) -> dict[str, float]:
     return {f"p{q}": round(float(np.percentile(arr, q)), 3) for q in qs}
 
 
-def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray) -> dict:
-    """Run warm-up + measured frames and return the report (the JSON contract)."""
+def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray,
+              segmenter: PersonSegmenter | None = None) -> dict:
+    """Run warm-up + measured frames and return the report (the JSON contract). segmenter:
+    needed for settings.regions other than the whole frame."""
     source = open_source(settings.source, settings.size)
-    stylizer = VideoStylizer(choice.engine, style, settings.temporal, settings.size)
+    stylizer = VideoStylizer(choice.engine, style, settings.temporal, settings.size, segmenter)
+    stylizer.set_regions(settings.regions)
     stages: dict[str, list[float]] = {name: [] for name in (*STAGES, "total", "overhead")}
     latency: list[float] = []
     rss_at_100 = None
@@ -85,6 +92,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray) -> dic
         "warmup": settings.warmup,
         "temporal": settings.temporal.strength,
         "style": settings.style_index,
+        "regions": settings.regions_text,
         "source": settings.source,
         "rss_mb": {"after_100": rss_at_100, "end": rss_mb()},
         "machine": {"cpus": os.cpu_count(), "processor": platform.machine(), "cpu_class": cpu_class(),
@@ -96,7 +104,7 @@ def summary_lines(report: dict) -> list[str]:
     lat = report["latency_ms"]
     lines = [f"engine {report['engine']} on {report['provider']}, graph {report['graph']} {report['precision']}, "
              f"CPU {report['machine']['cpu_class']}, "
-             f"{report['size']}, {report['frames']} frames, temporal {report['temporal']}",
+             f"{report['size']}, {report['frames']} frames, temporal {report['temporal']}, {report['regions']}",
              f"throughput {report['fps']:.1f} fps; latency p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
              f"p99 {lat['p99']:.2f} ms"]
     for name, v in report["stages_ms"].items():

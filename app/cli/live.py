@@ -34,6 +34,9 @@ class LiveOptions:
     cycle: float | None = None  # seconds per style
     output_window: bool = False
     virtual_camera: bool = False
+    person_style: str | None = None  # a style name or index, 'original', or None: the saved regions
+    background_style: str | None = None
+    cycle_regions: bool = False  # kiosk: the regions mode steps after each full round of styles
 
 
 def _bank_signature() -> tuple:
@@ -47,8 +50,9 @@ def _bank_signature() -> tuple:
 
 def prepare(options: LiveOptions):
     """Validate and open everything; returns a SessionSetup. Raises the CLI's bad-input errors."""
-    from stylecam.app.cli.loading import load_bank, load_engine
-    from stylecam.app.cli.main import UsageError, parse_size
+    from stylecam.app.cli.loading import load_bank, load_engine, load_segmenter
+    from stylecam.app.cli.main import UsageError, parse_size, region_choice
+    from stylecam.app.live.regions import window_mode
     from stylecam.app.ui.session import SessionSetup
 
     if options.duration is not None and not 0 < options.duration <= 86400:
@@ -57,6 +61,8 @@ def prepare(options: LiveOptions):
         raise UsageError(f"--cycle must be in [0.5, 3600] seconds, got {options.cycle}")
     if options.cycle is not None and not options.kiosk:
         raise UsageError("--cycle needs --kiosk")
+    if options.cycle_regions and not options.kiosk:
+        raise UsageError("--cycle-regions needs --kiosk")
     if options.metrics_json is not None and not Path(options.metrics_json).parent.is_dir():
         raise UsageError(f"--metrics-json folder does not exist: {Path(options.metrics_json).parent}")
     if options.record is not None:
@@ -70,18 +76,24 @@ def prepare(options: LiveOptions):
         size_name = f"{size[0]}x{size[1]}"
     bank = load_bank()
     style = bank.names[bank.index(options.style)] if options.style is not None else settings.style
+    style = style if style in bank.names else bank.names[0]
+    regions, second = settings.regions, settings.second_style
+    if options.person_style is not None or options.background_style is not None:
+        regions, style, named = window_mode(region_choice(options.person_style, options.background_style, bank), style)
+        second = named or second
     spec = options.source or settings.source
     resolved = resolve_source(spec, CameraRequest())
     choice = load_engine(options.engine)
-    settings = Settings(source=spec, style=style if style in bank.names else bank.names[0],
-                        style_strength=settings.style_strength, temporal=settings.temporal,
-                        size=size_name if size_name in SIZES else settings.size, capture_dir=settings.capture_dir)
+    settings = Settings(source=spec, style=style, style_strength=settings.style_strength, temporal=settings.temporal,
+                        size=size_name if size_name in SIZES else settings.size, capture_dir=settings.capture_dir,
+                        regions=regions, second_style=second if second in bank.names else "")
     cycle = options.cycle if options.cycle is not None else (8.0 if options.kiosk else None)
     return SessionSetup(choice=choice, bank=bank, source=resolved.source, source_spec=spec, notice=resolved.notice,
                         settings=settings, size=size, auto_size=size_name == "auto", kiosk=options.kiosk, cycle_s=cycle,
                         record=Path(options.record) if options.record else None,
                         output_window=options.output_window, virtual_camera=options.virtual_camera,
-                        keep_all_latencies=options.duration is not None)
+                        keep_all_latencies=options.duration is not None, segmenter=load_segmenter(),
+                        cycle_regions=options.cycle_regions)
 
 
 class RunRecorder:
@@ -159,7 +171,9 @@ class RunRecorder:
                             "display": snap.display_fps},
             "latency_ms": {"capture_to_display": m.latency.percentiles((50, 95, 99), whole_run=True),
                            "capture_to_ready": m.ready_latency.percentiles((50, 95, 99), whole_run=True)},
+            "regions": s.regions_choice().describe(s.bank, s.bank.names[s.style_index]),
             "stages_ms": {"engine": m.engine_ms.percentiles((50, 95), whole_run=True),
+                          "segment": m.segment_ms.percentiles((50, 95), whole_run=True),
                           "stylizer_overhead": m.overhead_ms.percentiles((50, 95), whole_run=True)},
             "frames": {"captured": end["captured"], "stylised": end["stylised"], "shown": end["shown"]},
             "dropped": {"capture": snap.dropped_capture, "display": snap.dropped_display},

@@ -6,12 +6,18 @@ from pathlib import Path
 
 from stylecam.assets import paths
 from stylecam.engines.backends import Choice, create_engine
+from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.styles import StyleBank, merged, user_styles_dir
 
 
 def load_engine(name: str) -> Choice:
-    """The named engine (see backends.ENGINE_NAMES) over the shipped model."""
-    return create_engine(name, paths.model_onnx(), paths.checkpoint())
+    """The named engine (see backends.ENGINE_NAMES) over the shipped model and regions graph."""
+    return create_engine(name, paths.model_onnx(), paths.checkpoint(), paths.regions_onnx())
+
+
+def load_segmenter() -> PersonSegmenter:
+    """The shipped person segmenter (for regions)."""
+    return PersonSegmenter(paths.segmenter_onnx())
 
 
 def load_bank() -> StyleBank:

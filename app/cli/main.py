@@ -42,6 +42,36 @@ def _temporal(value: float):
     return TemporalSettings(strength=parse_strength(value))
 
 
+def add_region_args(parser, dest_prefix: str = "") -> None:
+    """--person-style / --background-style (NAME, index or 'original'; unnamed: the --style)."""
+    for region in ("person", "background"):
+        parser.add_argument(f"--{region}-style", dest=f"{dest_prefix}{region}_style",
+                            help=f"what the {region} shows: a style name or index, or 'original' (the picture "
+                                 f"as it is); default: the --style, as the rest of the frame")
+
+
+def region_choice(person: str | None, background: str | None, bank):
+    """The RegionChoice of the two options, checked against the bank (one-line errors)."""
+    from stylecam.app.live.regions import RegionChoice
+    from stylecam.engines.regions import CURRENT, ORIGINAL
+
+    def value(text: str | None) -> str:
+        if text is None:
+            return CURRENT
+        return ORIGINAL if text.strip().lower() == ORIGINAL else bank.names[bank.index(text)]
+
+    choice = RegionChoice(value(person), value(background))
+    if choice.person == choice.background == ORIGINAL:
+        raise UsageError("--person-style and --background-style are both 'original': nothing to stylise")
+    return choice
+
+
+def _segmenter_for(choice):
+    from stylecam.app.cli.loading import load_segmenter
+
+    return None if choice.mode == "whole" else load_segmenter()
+
+
 def cmd_styles(args) -> int:
     from stylecam.app.cli.loading import load_bank
 
@@ -64,14 +94,17 @@ def cmd_stylize(args) -> int:
     output = Path(args.output)
     check_target(output)
     check_crf(args.quality)
+    bank = load_bank()
+    regions = region_choice(args.person_style, args.background_style, bank)
     path = Path(args.input) if args.input else paths.sample_clip()
     source = VideoFileSource(path)
     choice = load_engine(args.engine)
     if not args.input:
         print(f"no input given: using the bundled sample clip {path.name}", file=sys.stderr)
-    print(choice.describe(), file=sys.stderr)
-    job = StylizeJob(path, output, style, temporal, size, args.quality)
-    summary = stylize(job, source, choice.engine, show_progress=sys.stderr.isatty())
+    print(f"{choice.describe()}; regions: {regions.describe(bank, bank.names[bank.index(args.style)])}",
+          file=sys.stderr)
+    job = StylizeJob(path, output, style, temporal, size, args.quality, regions.regions(bank))
+    summary = stylize(job, source, choice.engine, sys.stderr.isatty(), _segmenter_for(regions))
     print(summary.line())
     return 0
 
@@ -85,11 +118,13 @@ def cmd_bench(args) -> int:
         raise UsageError("--frames must be >= 1 and --warmup >= 0")
     bank = load_bank()
     index = bank.index(args.style)
+    regions = region_choice(args.person_style, args.background_style, bank)
     choice = load_engine(args.engine)
     if args.json and not Path(args.json).parent.is_dir():
         raise UsageError(f"--json folder does not exist: {Path(args.json).parent}")
-    settings = BenchSettings(args.source, size, args.frames, args.warmup, _temporal(args.temporal), index)
-    report = run_bench(settings, choice, bank.vectors[index])
+    settings = BenchSettings(args.source, size, args.frames, args.warmup, _temporal(args.temporal), index,
+                             regions.regions(bank), regions.describe(bank, bank.names[index]))
+    report = run_bench(settings, choice, bank.vectors[index], _segmenter_for(regions))
     print("\n".join(summary_lines(report)))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -152,7 +187,8 @@ def cmd_window(args) -> int:
                           record=Path(args.record) if args.record else None, duration=args.duration,
                           metrics_json=Path(args.metrics_json) if args.metrics_json else None,
                           kiosk=args.kiosk, cycle=args.cycle, output_window=args.output_window,
-                          virtual_camera=args.virtual_camera)
+                          virtual_camera=args.virtual_camera, person_style=args.win_person_style,
+                          background_style=args.win_background_style, cycle_regions=args.cycle_regions)
     code, _ = run(options)
     return code
 
@@ -176,8 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--metrics-json", help="write the run's measured figures here as JSON when it ends")
     w.add_argument("--kiosk", action="store_true", help="booth mode: fullscreen, no controls, Esc twice to leave")
     w.add_argument("--cycle", type=float, help="with --kiosk: seconds per style (default 8)")
+    w.add_argument("--cycle-regions", action="store_true",
+                   help="with --kiosk: step the regions mode (whole, background only, person only, two styles) "
+                        "after each round of styles")
     w.add_argument("--output-window", action="store_true", help="also open the clean output window (video only)")
     w.add_argument("--virtual-camera", action="store_true", help="send the stylised stream to a virtual camera")
+    add_region_args(w, dest_prefix="win_")
     sub = p.add_subparsers(dest="command")
 
     s = sub.add_parser("styles", help="list the style bank")
@@ -192,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quality", type=int, default=18, help="H.264 CRF, 0 (lossless) .. 51 (worst); default 18. "
                    "H.264 needs PyAV ('.[record]'); without it .mp4 is MPEG-4 Part 2 (mp4v)")
     s.add_argument("--engine", default="auto", choices=ENGINE_NAMES)
+    add_region_args(s)
     s.set_defaults(func=cmd_stylize)
 
     s = sub.add_parser("bench", help="measure per-stage latency and throughput")
@@ -203,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temporal", type=float, default=0.8)
     s.add_argument("--style", default="0")
     s.add_argument("--json", help="write the report here as JSON")
+    add_region_args(s)
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("doctor", help="what will run here and why: versions, CPU, engine, cameras, paths, display")

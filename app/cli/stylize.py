@@ -11,6 +11,8 @@ import numpy as np
 from stylecam.app.live.sources import SourceError, VideoFileSource
 from stylecam.app.outputs.video_out import DEFAULT_CRF, AtomicVideoWriter
 from stylecam.engines.backends import Engine
+from stylecam.engines.regions import WHOLE_FRAME, Regions
+from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
@@ -23,6 +25,7 @@ class StylizeJob:
     temporal: TemporalSettings
     size: tuple[int, int] | None  # (width, height) of the output; None keeps the input's
     crf: int = DEFAULT_CRF  # H.264 quality, 0 (lossless) .. 51 (worst)
+    regions: Regions = WHOLE_FRAME  # with `style` as the current style
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,14 @@ def _progress(done: int, total: int | None, started: float) -> None:
     sys.stderr.flush()
 
 
-def stylize(job: StylizeJob, source: VideoFileSource, engine: Engine, show_progress: bool) -> StylizeSummary:
-    """Stylise every frame of source into job.output; the file appears only when all are written."""
+def stylize(job: StylizeJob, source: VideoFileSource, engine: Engine, show_progress: bool,
+            segmenter: PersonSegmenter | None = None) -> StylizeSummary:
+    """Stylise every frame of source into job.output; the file appears only when all are written.
+    segmenter: needed for job.regions other than the whole frame."""
     info = source.info
     size = job.size or (info.width, info.height)
-    stylizer = VideoStylizer(engine, job.style, job.temporal, size)
+    stylizer = VideoStylizer(engine, job.style, job.temporal, size, segmenter)
+    stylizer.set_regions(job.regions)
     started = time.perf_counter()
     with AtomicVideoWriter(job.output, info.fps, size, job.crf) as writer:
         for frame in source.frames():

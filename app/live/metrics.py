@@ -84,6 +84,7 @@ class MetricsSnapshot:
     display_fps: float
     latency_ms: dict[str, float] | None  # capture -> display, recent window: p50, p95
     engine_ms: dict[str, float] | None  # engine stage of the stylizer: p50, p95
+    segment_ms: dict[str, float] | None  # the person mask of regions (frames that made one): p50, p95
     dropped_capture: int  # captured, never stylised
     dropped_display: int  # stylised, never shown
     frames_shown: int
@@ -107,6 +108,7 @@ class PipelineMetrics:
     ready_latency: LatencyWindow = field(init=False)
     engine_ms: LatencyWindow = field(init=False)
     overhead_ms: LatencyWindow = field(init=False)
+    segment_ms: LatencyWindow = field(init=False)  # only frames that made a person mask
     capture_thread_id: int | None = None  # native ids of the stage threads (for CPU accounting)
     inference_thread_id: int | None = None
     slots: tuple = ()  # the LatestSlots whose drops count (capture -> inference, inference -> display)
@@ -123,6 +125,7 @@ class PipelineMetrics:
         self.ready_latency = LatencyWindow(keep_all=self.keep_all)
         self.engine_ms = LatencyWindow(keep_all=self.keep_all)
         self.overhead_ms = LatencyWindow(keep_all=self.keep_all)
+        self.segment_ms = LatencyWindow(keep_all=self.keep_all)
 
     def record_result(self, result) -> None:
         """Inference thread: a result is ready."""
@@ -130,6 +133,8 @@ class PipelineMetrics:
         self.ready_latency.add(1000.0 * (result.t_ready - result.t_capture))
         self.engine_ms.add(result.times.engine)
         self.overhead_ms.add(result.times.overhead)
+        if result.times.segment > 0.0:
+            self.segment_ms.add(result.times.segment)
 
     def record_display(self, t_capture: float, now: float | None = None) -> None:
         """GUI thread: the frame captured at t_capture is now on screen."""
@@ -148,6 +153,7 @@ class PipelineMetrics:
             display_fps=round(self.display.rate(now), 2),
             latency_ms=self.latency.percentiles(),
             engine_ms=self.engine_ms.percentiles(),
+            segment_ms=self.segment_ms.percentiles(),
             dropped_capture=frames.dropped if frames else 0,
             dropped_display=(results.dropped if results else 0) + self.display_skipped,
             frames_shown=self.display.count,

@@ -24,6 +24,8 @@ from stylecam.app.live.metrics import PipelineMetrics
 from stylecam.app.live.slots import LatestSlot
 from stylecam.app.live.sources import Frame
 from stylecam.engines.backends import Engine
+from stylecam.engines.regions import WHOLE_FRAME, Regions
+from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.stylizer import StageTimes, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
@@ -45,13 +47,15 @@ class Controls:
     """What the user steers. style_strength in [0, 1] blends the stylised frame with the original
     (1 = fully stylised); temporal in [0, 1] is the temporal strength; size is the output
     (width, height) or None for the source's own size; auto_size lets the processing size step
-    below the output size when inference falls behind (autosize.py)."""
+    below the output size when inference falls behind (autosize.py); regions: what the person
+    and the background show (engines/regions.py; needs the pipeline's segmenter)."""
 
     style_index: int = 0
     style_strength: float = 1.0
     temporal: float = 0.8
     size: tuple[int, int] | None = None
     auto_size: bool = False
+    regions: Regions = WHOLE_FRAME
 
 
 @dataclass
@@ -282,7 +286,8 @@ class InferenceStage(Stage):
 
     def __init__(self, engine: Engine, vectors: np.ndarray, controls: ControlBox, inp: LatestSlot[Frame],
                  out: LatestSlot[Result], metrics: PipelineMetrics, on_result: Callable[[], None],
-                 on_error: Callable[[str, str], None], auto_policy: AutoSizePolicy = AutoSizePolicy()):
+                 on_error: Callable[[str, str], None], auto_policy: AutoSizePolicy = AutoSizePolicy(),
+                 segmenter: PersonSegmenter | None = None):
         super().__init__(on_error, metrics)
         self.auto_policy = auto_policy
         self.autosize: AutoSize | None = None
@@ -290,7 +295,9 @@ class InferenceStage(Stage):
         self.controls_box = controls
         self.controls = first
         self.fader = StyleFader(vectors, first.style_index)
-        self.stylizer = VideoStylizer(engine, self.fader.vector(0.0), TemporalSettings(strength=first.temporal))
+        self.stylizer = VideoStylizer(engine, self.fader.vector(0.0), TemporalSettings(strength=first.temporal),
+                                      segmenter=segmenter)
+        self.stylizer.set_regions(first.regions)
         self.inp, self.out = inp, out
         self.on_result = on_result
         self._pending_vectors: np.ndarray | None = None
@@ -315,6 +322,8 @@ class InferenceStage(Stage):
             self.fader.switch(controls.style_index, now)
         if controls.temporal != old.temporal:
             self.stylizer.set_temporal(TemporalSettings(strength=controls.temporal))
+        if controls.regions is not old.regions:
+            self.stylizer.set_regions(controls.regions)
         if controls.size != old.size or controls.auto_size != old.auto_size:
             self.stylizer.reset()
             self.autosize = None
@@ -373,8 +382,10 @@ class Pipeline:
     def __init__(self, source: LiveSource, engine: Engine, vectors: np.ndarray, controls: Controls,
                  on_result: Callable[[], None], on_status: Callable[[str, str], None],
                  on_error: Callable[[str, str], None], metrics: PipelineMetrics | None = None,
-                 auto_policy: AutoSizePolicy = AutoSizePolicy(), on_frame: FrameHook | None = None):
-        """on_frame: called on the capture thread with each frame's index, time and mean level."""
+                 auto_policy: AutoSizePolicy = AutoSizePolicy(), on_frame: FrameHook | None = None,
+                 segmenter: PersonSegmenter | None = None):
+        """on_frame: called on the capture thread with each frame's index, time and mean level.
+        segmenter: needed for controls.regions other than the whole frame."""
         self.metrics = metrics or PipelineMetrics()
         self.controls = ControlBox(controls)
         self.frames: LatestSlot[Frame] = LatestSlot()
@@ -383,7 +394,7 @@ class Pipeline:
         self._on_status, self._on_error, self._on_frame = on_status, on_error, on_frame
         self.capture = CaptureStage(source, self.frames, self.metrics, on_status, on_error, on_frame)
         self.inference = InferenceStage(engine, vectors, self.controls, self.frames, self.results, self.metrics,
-                                        on_result, on_error, auto_policy)
+                                        on_result, on_error, auto_policy, segmenter)
         self.watchdog = WatchdogStage(self, on_status, on_error)
         self._capture_lock = threading.Lock()
 

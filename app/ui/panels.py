@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QLabel, QListV
                              QListWidgetItem, QSlider, QVBoxLayout, QWidget)
 
 from stylecam.app.live.metrics import MetricsSnapshot
+from stylecam.app.live.regions import MODE_LABELS, MODES
 from stylecam.app.ui.settings import SIZES
 
 SLIDER_RATE_MS = 100  # slider changes reach the inference thread at most this often
@@ -96,17 +97,20 @@ class MetricsPanel(QLabel):
         self.setWordWrap(True)
         self.lines: list[str] = []
 
-    def show_metrics(self, m: MetricsSnapshot, engine: str, auto: bool = False) -> None:
+    def show_metrics(self, m: MetricsSnapshot, engine: str, auto: bool = False, regions: str | None = None) -> None:
         """engine: what runs (backend, provider, graph, precision); auto: the size is chosen by
-        --size auto, so the processing size shown may be below the output size."""
+        --size auto, so the processing size shown may be below the output size; regions: the
+        regions mode's label, or None for the whole frame (no segment stage)."""
         lat = m.latency_ms
         eng = m.engine_ms
+        seg = m.segment_ms
         self.lines = [
             f"capture   {m.capture_fps:5.1f} fps",
             f"inference {m.inference_fps:5.1f} fps",
             f"display   {m.display_fps:5.1f} fps",
             "latency   " + (f"p50 {lat['p50']:.0f} ms  p95 {lat['p95']:.0f} ms" if lat else "-"),
             "engine    " + (f"p50 {eng['p50']:.1f} ms" if eng else "-"),
+            *([f"regions   {regions}", "segment   " + (f"p50 {seg['p50']:.1f} ms" if seg else "-")] if regions else []),
             "size      " + ("x".join(map(str, m.processing_size)) if m.processing_size else "-") + (" (auto)" if auto else ""),
             f"dropped   {m.dropped} ({m.dropped_capture} capture, {m.dropped_display} display)",
             *([f"errors    {m.failures} (survived)"] if m.failures else []),
@@ -123,6 +127,8 @@ class ControlsPanel(QWidget):
     temporal = pyqtSignal(float)
     source_chosen = pyqtSignal(str)
     size_chosen = pyqtSignal(str)
+    regions_chosen = pyqtSignal(str)  # one of regions.MODES
+    second_style_chosen = pyqtSignal(str)  # a style name
 
     def __init__(self, cameras: list[str], parent: QWidget | None = None):
         super().__init__(parent)
@@ -150,6 +156,17 @@ class ControlsPanel(QWidget):
             self.size_box.addItem(size, size)
         self.size_box.activated.connect(lambda i: self.size_chosen.emit(self.size_box.itemData(i)))
         form.addRow("Output size", self.size_box)
+
+        self.regions_box = QComboBox()
+        self.regions_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for mode in MODES:
+            self.regions_box.addItem(MODE_LABELS[mode], mode)
+        self.regions_box.activated.connect(lambda i: self.regions_chosen.emit(self.regions_box.itemData(i)))
+        form.addRow("Regions (M)", self.regions_box)
+        self.second_box = QComboBox()
+        self.second_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.second_box.activated.connect(lambda i: self.second_style_chosen.emit(self.second_box.itemData(i)))
+        form.addRow("Background style", self.second_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
@@ -170,6 +187,20 @@ class ControlsPanel(QWidget):
             widget.blockSignals(False)
         self.show_source(source)
         self.size_box.setCurrentIndex(max(0, self.size_box.findData(size)))
+
+    def set_styles(self, names: tuple[str, ...]) -> None:
+        """The styles the background may take in 'two styles'."""
+        self.second_box.clear()
+        for name in names:
+            self.second_box.addItem(name, name)
+
+    def show_regions(self, mode: str, second_style: str, enabled: bool | None = None) -> None:
+        """Show the regions mode and the second style (used in 'two' only) without emitting."""
+        self.regions_box.setCurrentIndex(max(0, self.regions_box.findData(mode)))
+        self.second_box.setCurrentIndex(max(0, self.second_box.findData(second_style)))
+        self.second_box.setEnabled(mode == "two")
+        if enabled is not None:
+            self.regions_box.setEnabled(enabled)
 
     def show_source(self, spec: str) -> None:
         index = self.source_box.findData(spec)

@@ -18,12 +18,14 @@ from stylecam.app.live.cameras import enumerate_cameras
 from stylecam.app.live.latency import LatencyProbe, ScreenTap
 from stylecam.app.live.metrics import PipelineMetrics
 from stylecam.app.live.pipeline import RESTARTING_STAGES, Controls, Pipeline, Result
+from stylecam.app.live.regions import MODE_LABELS, MODES, RegionChoice
 from stylecam.app.live.sources import SourceError
 from stylecam.app.ui.output_control import OutputControl
 from stylecam.app.ui.settings import Settings
 from stylecam.app.ui.video_view import ViewMode, compose
 from stylecam.app.ui.window import MainWindow
 from stylecam.engines.backends import Choice
+from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.styles import StyleBank
 
 METRICS_EVERY_MS = 500
@@ -50,6 +52,8 @@ class SessionSetup:
     auto_size: bool = False
     kiosk: bool = False
     cycle_s: float | None = None
+    cycle_regions: bool = False  # kiosk cycling also steps the regions mode after each round of styles
+    segmenter: PersonSegmenter | None = None  # for regions; None: the whole frame only
     record: Path | None = None
     output_window: bool = False
     virtual_camera: bool = False
@@ -86,17 +90,23 @@ class LiveSession(QObject):
         self.signals.status.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         self.signals.error.connect(self.on_error, Qt.ConnectionType.QueuedConnection)
         self.metrics = PipelineMetrics(keep_all=setup.keep_all_latencies)
-        controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size, setup.auto_size)
+        if setup.segmenter is None:
+            self.settings = replace(self.settings, regions="whole")
+        controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size, setup.auto_size,
+                            self.regions_choice().regions(self.bank))
         self.pipeline = Pipeline(setup.source, setup.choice.engine, self.bank.vectors, controls,
                                  on_result=self._nudge, on_status=self.signals.status.emit,
                                  on_error=self.signals.error.emit, metrics=self.metrics,
-                                 on_frame=setup.probe.captured if setup.probe else None)
+                                 on_frame=setup.probe.captured if setup.probe else None, segmenter=setup.segmenter)
 
         self.window = MainWindow(self, setup.kiosk, [c.name for c in enumerate_cameras().cameras])
         self.window.strip.set_styles(self.bank.names, thumbnails.for_bank(self.bank))
         self.window.strip.show_current(style)
         self.window.controls.set_values(self.settings.style_strength, self.settings.temporal,
                                         setup.source_spec, self.settings.size)
+        self.window.controls.set_styles(self.bank.names)
+        self.window.controls.show_regions(self.settings.regions, self.second_style(),
+                                          enabled=setup.segmenter is not None)
         self._describe_source(setup.source, setup.notice)
         self.last_shown: Result | None = None
 
@@ -105,7 +115,7 @@ class LiveSession(QObject):
         self.bank_timer = QTimer(self)
         self.bank_timer.timeout.connect(self.check_bank)
         self.cycle_timer = QTimer(self)
-        self.cycle_timer.timeout.connect(lambda: self.step_style(+1))
+        self.cycle_timer.timeout.connect(self._cycle)
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -189,6 +199,47 @@ class LiveSession(QObject):
     def step_style(self, delta: int) -> None:
         self.select_style((self.style_index + delta) % len(self.bank.names))
 
+    def _cycle(self) -> None:
+        """Kiosk cycling: the next style and, with cycle_regions, after a round the next mode."""
+        self.step_style(+1)
+        if self.setup.cycle_regions and self.style_index == 0:
+            self.cycle_regions()
+
+    # --- regions ---------------------------------------------------------------------------
+    def second_style(self) -> str:
+        """The background's style in 'two styles': the saved one, else the one after the selected."""
+        names = self.bank.names
+        return self.settings.second_style if self.settings.second_style in names else \
+            names[(self.style_index + 1) % len(names)]
+
+    def regions_choice(self) -> RegionChoice:
+        return RegionChoice.for_mode(self.settings.regions, self.second_style())
+
+    def _apply_regions(self) -> None:
+        if self.settings.regions == "two" and self.settings.second_style not in self.bank.names:
+            self.settings = replace(self.settings, second_style=self.second_style())  # fixed from now on
+        choice = self.regions_choice()
+        self.pipeline.controls.update(regions=choice.regions(self.bank))
+        self.window.controls.show_regions(self.settings.regions, self.second_style())
+        self.window.show_status(f"regions: {MODE_LABELS[self.settings.regions]} "
+                                f"({choice.describe(self.bank, self.bank.names[self.style_index])})", 3000)
+
+    def set_regions_mode(self, mode: str) -> None:
+        """One of regions.MODES; the whole frame only where no segmenter could be loaded."""
+        if self.setup.segmenter is None and mode != "whole":
+            self.window.show_status("regions need the person segmenter, which did not load", 4000)
+            return
+        self.settings = replace(self.settings, regions=mode)
+        self._apply_regions()
+
+    def cycle_regions(self) -> None:
+        self.set_regions_mode(MODES[(MODES.index(self.settings.regions) + 1) % len(MODES)])
+
+    def set_second_style(self, name: str) -> None:
+        if name in self.bank.names:
+            self.settings = replace(self.settings, second_style=name)
+            self._apply_regions()
+
     def set_control(self, **changes) -> None:
         """style_strength / temporal in [0, 1] (already rate-limited by the sliders)."""
         self.pipeline.controls.update(**changes)
@@ -251,8 +302,9 @@ class LiveSession(QObject):
         self.window.show_error(text, lasting=not restarts)
 
     def refresh_metrics(self) -> None:
+        regions = None if self.settings.regions == "whole" else MODE_LABELS[self.settings.regions]
         self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0],
-                                         auto=self.pipeline.controls.get()[0].auto_size)
+                                         auto=self.pipeline.controls.get()[0].auto_size, regions=regions)
 
     def check_bank(self) -> None:
         """Styles added with `train-style` appear without a restart."""
@@ -265,6 +317,8 @@ class LiveSession(QObject):
             return
         self.bank = bank
         self.window.strip.set_styles(bank.names, self.thumbnails.for_bank(bank))
+        self.window.controls.set_styles(bank.names)
+        self.window.controls.show_regions(self.settings.regions, self.second_style())
         self.pipeline.inference.set_vectors(bank.vectors)
         self.style_index = min(self.style_index, len(bank.names) - 1)
         self.window.strip.show_current(self.style_index)

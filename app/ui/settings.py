@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from stylecam.app.live.regions import MODES
+
 SIZES = ("auto", "source", "320x180", "480x270", "640x360", "640x480", "960x540", "1280x720")
 
 
@@ -21,7 +23,9 @@ class Settings:
     a video path.
     style: a style name. style_strength, temporal: [0, 1]. size: one of SIZES ('source' = the
     source's own size; 'auto' = the source's size, processed smaller while the CPU cannot keep up
-    with the camera). capture_dir: where snapshots and recordings go ('' = the current folder)."""
+    with the camera). capture_dir: where snapshots and recordings go ('' = the current folder).
+    regions: one of regions.MODES; second_style: the background's style name in 'two' ('' = the
+    style after the selected one)."""
 
     source: str = "auto"
     style: str = ""
@@ -29,9 +33,11 @@ class Settings:
     temporal: float = 0.8
     size: str = "auto"
     capture_dir: str = ""
+    regions: str = "whole"
+    second_style: str = ""
 
     def __post_init__(self):
-        for name in ("source", "style", "size", "capture_dir"):
+        for name in ("source", "style", "size", "capture_dir", "regions", "second_style"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string")
         for name in ("style_strength", "temporal"):
@@ -40,6 +46,8 @@ class Settings:
                 raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {', '.join(SIZES)}, got {self.size!r}")
+        if self.regions not in MODES:
+            raise ValueError(f"regions must be one of {', '.join(MODES)}, got {self.regions!r}")
 
 
 def settings_path() -> Path:

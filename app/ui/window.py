@@ -2,8 +2,9 @@
 the clean output window (video only) for screen capture.
 
 Keys: 1-9 / Left / Right style (crossfade), Space original/stylised, S side by side,
-F fullscreen, R record, P snapshot PNG, O output window, V virtual camera, Esc leave fullscreen.
-In kiosk mode only style keys and Space/S work, and Esc must be pressed twice within 2 s to leave.
+F fullscreen, R record, P snapshot PNG, O output window, V virtual camera, M regions mode (whole
+frame, background only, person only, two styles), Esc leave fullscreen.
+In kiosk mode only style keys, Space, S and M work, and Esc must be pressed twice within 2 s to leave.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 ESC_WINDOW_S = 2.0
 ERROR_SHOWN_MS = 10_000  # how long the status bar shows an error a stage recovered from
 STYLE_KEYS = {getattr(Qt.Key, f"Key_{n}"): n - 1 for n in range(1, 10)}
-KIOSK_KEYS = {*STYLE_KEYS, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Escape}
+KIOSK_KEYS = {*STYLE_KEYS, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_M,
+              Qt.Key.Key_Escape}
 
 
 class OutputWindow(QWidget):
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         self.controls.temporal.connect(lambda v: session.set_control(temporal=v))
         self.controls.source_chosen.connect(session.set_source)
         self.controls.size_chosen.connect(session.set_size)
+        self.controls.regions_chosen.connect(session.set_regions_mode)
+        self.controls.second_style_chosen.connect(session.set_second_style)
         if kiosk:
             self.enter_kiosk()
 
@@ -157,6 +161,8 @@ class MainWindow(QMainWindow):
             s.outputs.toggle_output_window()
         elif key == Qt.Key.Key_V:
             s.outputs.toggle_virtual_camera()
+        elif key == Qt.Key.Key_M:
+            s.cycle_regions()
         elif key == Qt.Key.Key_Escape:
             self._escape()
         else:
