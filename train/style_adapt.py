@@ -1,9 +1,11 @@
-"""`stylecam train-style`: a new style from one painting, learning only its norm parameters
-(one style vector) on the shipped, frozen network. Content comes from the bundled sample clip
-(plus any folders given), so it needs no dataset."""
+"""`stylecam train-style`: a new style from one painting or from a video (its keyframes' style
+statistics averaged, style_source.py), learning only its norm parameters (one style vector) on
+the shipped, frozen network. Content comes from the bundled sample clip (plus any folders
+given), so it needs no dataset."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +20,10 @@ from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long
 from stylecam.train.loop import preview
 from stylecam.train.precision import describe, native_bf16, perceptual_autocast
 from stylecam.train.progress import Progress
+from stylecam.train.style_source import read_style_source
 from stylecam.train.vgg import load_vgg
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_]{0,39}")
-MIN_PAINTING_SIDE = 64
 
 
 @dataclass
@@ -37,6 +39,7 @@ class AdaptConfig:
     threads: int = 2
     preview_every: int = 25
     pool: int = 64  # content crops whose VGG features are computed once
+    keyframes: int = 8  # from a video: frames whose style statistics are averaged
     content_dirs: list[str] = field(default_factory=list)
 
 
@@ -45,20 +48,6 @@ def check_name(name: str, taken: tuple[str, ...]) -> None:
         raise StyleError(f"style name {name!r} must be 1-40 of a-z, 0-9 and _, starting with a letter or digit")
     if name in taken:
         raise StyleError(f"a style named {name!r} already exists; choose another --name")
-
-
-def read_painting(path: Path) -> np.ndarray:
-    """The painting as H x W x 3 uint8 RGB; StyleError if unreadable or too small."""
-    if not Path(path).is_file():
-        raise StyleError(f"painting not found: {path}")
-    try:
-        rgb = read_rgb(Path(path))
-    except ValueError as exc:
-        raise StyleError(f"cannot read painting {path}: not an image file") from exc
-    if min(rgb.shape[:2]) < MIN_PAINTING_SIDE:
-        raise StyleError(f"painting {path} is {rgb.shape[1]}x{rgb.shape[0]}; "
-                         f"it needs at least {MIN_PAINTING_SIDE} px on each side")
-    return rgb
 
 
 def clip_content(clip: Path, every: int = 4, short_side: int = 384) -> list[np.ndarray]:
@@ -111,10 +100,11 @@ def check_writable(folder: Path) -> None:
 
 def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_dir: Path,
                 taken: tuple[str, ...], cfg: AdaptConfig, stream=None) -> Path:
-    """Learn the style vector for `painting`; write user_dir/NAME.npz, a thumbnail NAME.jpg, and
-    NAME_preview.png as it goes. Returns the style file. The shared network stays frozen."""
+    """Learn the style vector for `painting` (an image, or a video whose keyframes are averaged);
+    write user_dir/NAME.npz, a thumbnail NAME.jpg, and NAME_preview.png as it goes. Returns the
+    style file. The shared network stays frozen."""
     check_name(name, taken)
-    rgb = read_painting(painting)
+    source = read_style_source(painting, cfg.keyframes)
     check_writable(user_dir)
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -123,7 +113,12 @@ def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_di
     style_weight = cfg.style_weight if cfg.style_weight is not None else bank_style_weight(checkpoint)
     shipped = load_bank(checkpoint)
     style = torch.nn.Parameter(torch.from_numpy(shipped.vectors.mean(axis=0)).clone())
-    targets = losses.style_targets(vgg, [to_tensor(resize_long(rgb, cfg.style_long_side))])
+    targets = losses.style_targets(vgg, [to_tensor(resize_long(rgb, cfg.style_long_side)) for rgb in source.images])
+    targets = {layer: grams.mean(dim=0, keepdim=True) for layer, grams in targets.items()}
+    if source.frames:
+        n = len(source.images)
+        print(f"style target: {n} keyframe{'s' * (n != 1)} of {painting} (scenes: {source.scenes})",
+              file=stream or sys.stderr)
 
     images = clip_content(clip, short_side=cfg.content_short_side)
     for folder in cfg.content_dirs:
@@ -152,7 +147,7 @@ def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_di
         if step % cfg.preview_every == 0 or step == cfg.steps:
             cv2.imwrite(str(preview_path), preview(net, style.detach()[None], preview_batch))
     progress.close()
-    thumb = resize_long(rgb, 160)
+    thumb = resize_long(source.images[len(source.images) // 2], 160)
     cv2.imwrite(str(user_dir / f"{name}.jpg"), cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
     out = user_dir / f"{name}.npz"
     StyleBank((name,), style.detach().numpy()[None].astype(np.float32)).save(out)

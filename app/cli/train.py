@@ -1,5 +1,5 @@
 """Training subcommands of `stylecam` (need the '.[train]' extra; imported only when used):
-`train` (the multi-style network), `train-style` (a new style from one painting), `eval`."""
+`train` (the multi-style network), `train-style` (a new style from one painting or a video), `eval`."""
 from __future__ import annotations
 
 import importlib.util
@@ -78,7 +78,10 @@ def cmd_train_style(args) -> int:
 
     if args.steps < 1:
         raise UsageError("--steps must be >= 1")
-    cfg = AdaptConfig(steps=args.steps, batch=args.batch, crop=args.crop, content_dirs=args.content or [])
+    if args.keyframes < 1:
+        raise UsageError("--keyframes must be >= 1")
+    cfg = AdaptConfig(steps=args.steps, batch=args.batch, crop=args.crop, keyframes=args.keyframes,
+                      content_dirs=args.content or [])
     try:
         out = adapt_style(Path(args.painting), args.name, paths.checkpoint(), paths.sample_clip(),
                           user_styles_dir(), load_bank().names, cfg, stream=sys.stderr)
@@ -110,12 +113,14 @@ def add_training_commands(sub) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("train-style", help="a new style from your own painting (needs '.[train]')")
-    s.add_argument("painting", help="image file of the painting")
+    s = sub.add_parser("train-style", help="a new style from your own painting or a video (needs '.[train]')")
+    s.add_argument("painting", help="image file of the painting, or a video: a painted film, your artwork filmed")
     s.add_argument("--name", required=True, help="style name: a-z, 0-9, _")
     s.add_argument("--steps", type=int, default=300)
     s.add_argument("--batch", type=int, default=4)
     s.add_argument("--crop", type=int, default=256)
+    s.add_argument("--keyframes", type=int, default=8,
+                   help="from a video: frames over its scenes whose style statistics are averaged (default 8)")
     s.add_argument("--content", action="append", help="extra content image folder (repeat)")
     s.set_defaults(func=cmd_train_style)
     add_eval_command(sub)
