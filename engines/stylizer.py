@@ -145,7 +145,9 @@ class VideoStylizer:
 
         mask = None
         if not self.regions.whole_frame:
-            mask = self.masks.step(self.segmenter(padded), temporal, (ph // REGION_DOWNSCALE, pw // REGION_DOWNSCALE))
+            grid = (ph // REGION_DOWNSCALE, pw // REGION_DOWNSCALE)
+            person = self.segmenter(padded) if self.masks.wants_segment(temporal, grid) else None
+            mask = self.masks.step(person, temporal, grid)
         person, background = self.regions.resolve(self.style)
         t3 = time.perf_counter()
 

@@ -1,9 +1,13 @@
 """Screenshots of the live window for the docs: run under a display, e.g.
     xvfb-run -s '-screen 0 1280x720x24' python docs/screenshots/take.py
-Writes window.png (normal), side_by_side.png, kiosk.png and reconnecting.png beside this file."""
+Writes window.png (normal), side_by_side.png, kiosk.png, reconnecting.png and one picture per
+regions mode (regions_background_only.png, regions_person_only.png, regions_two_styles.png, on
+the sample clip's shot with the actor) beside this file. Saved settings are not read or written."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +39,28 @@ def session_for(options: LiveOptions, source=None) -> LiveSession:
     return session
 
 
+def actor_shot(folder: Path) -> Path:
+    """The sample clip's shot with the actor (frames 21-64) as its own clip, so every grab has him."""
+    import cv2
+
+    from stylecam.assets import paths
+
+    cap, frames = cv2.VideoCapture(str(paths.sample_clip())), []
+    for index in range(65):
+        ok, frame = cap.read()
+        if ok and index >= 21:
+            frames.append(frame)
+    path = folder / "actor.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 24.0, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 def main() -> int:
+    scratch = Path(tempfile.mkdtemp())
+    os.environ["XDG_CONFIG_HOME"] = str(scratch)  # the user's saved settings play no part
     app = QApplication(sys.argv[:1])
     session = session_for(LiveOptions(source="sample", style="starry_night", size="640x360"))
     wait(app, 4.0)
@@ -61,6 +86,17 @@ def main() -> int:
     wait(app, 2.5)
     session.window.grab().save(str(HERE / "reconnecting.png"))
     session.finish()
+
+    actor = str(actor_shot(scratch))
+    for name, regions in (("background_only", {"person_style": "original"}),
+                          ("person_only", {"background_style": "original"}),
+                          ("two_styles", {"background_style": "the_scream"})):
+        session = session_for(LiveOptions(source=actor, style="starry_night", size="640x360", **regions))
+        wait(app, 4.0)
+        session.refresh_metrics()
+        wait(app, 0.5)
+        session.window.grab().save(str(HERE / f"regions_{name}.png"))
+        session.finish()
     return 0
 
 
