@@ -2,6 +2,8 @@
 steadying, the original kept on a region, two styles in one pass of the regions graph."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from stylecam.engines.regions import ORIGINAL, Regions
 from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
-from stylecam.train.evaluate import static_camera_clip
+from stylecam.train.evaluate import read_clip, static_camera_clip
 from tests.conftest import SHOT_START, clip_frames
 
 # In the sample clip's shot of frames 21-64 the actor stands at 21-41 % of the width.
@@ -138,3 +140,24 @@ def test_regions_need_a_segmenter(engine, bank):
     stylizer = VideoStylizer(engine, bank.vectors[0], TemporalSettings())
     with pytest.raises(ValueError, match="segmenter"):
         stylizer.set_regions(Regions(person=ORIGINAL))
+
+
+SHARED_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "clips"
+
+
+@pytest.mark.parametrize("clip, start", [("sintel_excerpt_640x360.mp4", 84), ("sintel_excerpt_640x360.mp4", 156)])
+def test_background_only_on_the_people_clips_of_the_training_data(clip, start, engine, segmenter, bank):
+    """The animated people of the development clips (../shared/data, not shipped): where the mask
+    is sure of a person the output is the input, where it is sure of none it is painted."""
+    path = SHARED_CLIPS / clip
+    if not path.is_file():
+        pytest.skip(f"development clip not here: {path}")
+    frames = [cv2.resize(f, (480, 270)) for f in read_clip(path, start + 12)[start:]]
+    stylizer = VideoStylizer(engine, bank.vectors[2], TemporalSettings(), (480, 270), segmenter)
+    stylizer.set_regions(Regions(person=ORIGINAL))
+    for frame in frames:
+        result = stylizer.step(frame)
+    person = cv2.resize(result.mask, (480, 272))[:270]
+    diff = np.abs(result.image.astype(np.int16) - frames[-1].astype(np.int16)).mean(axis=2)
+    assert (person > 0.98).mean() > 0.01 and (person < 0.02).mean() > 0.3
+    assert diff[person > 0.98].mean() < 6.0 and diff[person < 0.02].mean() > 25.0
