@@ -2,7 +2,8 @@
 
 A region shows the stylizer's current style (CURRENT: crossfades and style keys move it), the
 original picture (ORIGINAL), or a fixed style vector (S,) float32. How a frame is made:
-  - both CURRENT, or the same style: one engine call, no segmentation (the whole frame);
+  - both CURRENT: one engine call, no segmentation (the whole frame); two regions that happen to
+    have the same style (a crossfade reaching the other's) also take one call;
   - one region ORIGINAL: one engine call with the other's style, then the original picture
     composited over the kept region through the feathered mask;
   - two different styles: one call of the regions graph, whose norms take a per-pixel style
@@ -11,6 +12,7 @@ original picture (ORIGINAL), or a fixed style vector (S,) float32. How a frame i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Union
 
 import cv2
@@ -24,8 +26,19 @@ def _is(region: Region, word: str) -> bool:
     return isinstance(region, str) and region == word
 
 
+class Plan(Enum):
+    """How a frame of given Regions is made (see the module doc)."""
+
+    WHOLE_FRAME = "whole frame"
+    KEEP_PERSON = "person original"
+    KEEP_BACKGROUND = "background original"
+    TWO_STYLES = "two styles"
+
+
 @dataclass(frozen=True, eq=False)
 class Regions:
+    """What each region shows; `plan` says how a frame is made, fixed at construction."""
+
     person: Region = CURRENT
     background: Region = CURRENT
 
@@ -37,22 +50,33 @@ class Regions:
         if _is(self.person, ORIGINAL) and _is(self.background, ORIGINAL):
             raise ValueError("person and background both original: nothing to stylise")
 
-    def resolve(self, current: np.ndarray) -> tuple[Region, Region]:
-        """(person, background) with CURRENT replaced by the current style vector."""
-        pick = lambda r: current if _is(r, CURRENT) else r  # noqa: E731
-        return pick(self.person), pick(self.background)
+    @property
+    def plan(self) -> Plan:
+        if _is(self.person, ORIGINAL):
+            return Plan.KEEP_PERSON
+        if _is(self.background, ORIGINAL):
+            return Plan.KEEP_BACKGROUND
+        return Plan.WHOLE_FRAME if _is(self.person, CURRENT) and _is(self.background, CURRENT) else Plan.TWO_STYLES
 
     @property
     def whole_frame(self) -> bool:
         """True when no mask is needed (both regions show the current style)."""
-        return _is(self.person, CURRENT) and _is(self.background, CURRENT)
+        return self.plan is Plan.WHOLE_FRAME
+
+    def styles(self, current: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The style vectors of one frame, CURRENT being `current`: (the one style, None) where
+        one pass paints everything stylised, else (the person's, the background's) for the
+        regions graph."""
+        pick = lambda r: current if _is(r, CURRENT) else r  # noqa: E731
+        if self.plan is Plan.KEEP_PERSON:
+            return pick(self.background), None
+        if self.plan in (Plan.KEEP_BACKGROUND, Plan.WHOLE_FRAME):
+            return pick(self.person), None
+        person, background = pick(self.person), pick(self.background)
+        return (person, None) if np.array_equal(person, background) else (person, background)
 
 
 WHOLE_FRAME = Regions()
-
-
-def same_style(a: Region, b: Region) -> bool:
-    return not isinstance(a, str) and not isinstance(b, str) and a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def keep_original(stylised: np.ndarray, original: np.ndarray, keep: np.ndarray) -> np.ndarray:

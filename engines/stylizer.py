@@ -18,7 +18,7 @@ from stylecam.engines.backends import Engine
 from stylecam.engines.contract import DOWNSCALE, REGION_DOWNSCALE
 from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.person_mask import MaskSettings, MaskTracker
-from stylecam.engines.regions import WHOLE_FRAME, Regions, keep_original, same_style
+from stylecam.engines.regions import WHOLE_FRAME, Plan, Regions, keep_original
 from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
@@ -148,15 +148,13 @@ class VideoStylizer:
             grid = (ph // REGION_DOWNSCALE, pw // REGION_DOWNSCALE)
             person = self.segmenter(padded) if self.masks.wants_segment(temporal, grid) else None
             mask = self.masks.step(person, temporal, grid)
-        person, background = self.regions.resolve(self.style)
+        style, style_b = self.regions.styles(self.style)
         t3 = time.perf_counter()
 
-        if mask is None or isinstance(person, str) or isinstance(background, str) or same_style(person, background):
-            style = background if isinstance(person, str) else person
+        if style_b is None:
             output, self.state = self.engine.run(blob, style, self._prev, temporal.blend)
         else:
-            output, self.state = self.engine.run_two(blob, person, background, mask[None, None], self._prev,
-                                                     temporal.blend)
+            output, self.state = self.engine.run_two(blob, style, style_b, mask[None, None], self._prev, temporal.blend)
         t4 = time.perf_counter()
 
         rgb8 = cv2.convertScaleAbs(output[0, :, :h, :w].reshape(3 * h, w), alpha=255.0).reshape(3, h, w)
@@ -167,9 +165,10 @@ class VideoStylizer:
         image = self.blender.step(image, temporal, (ph, pw), s.strength * s.output_share)
         t6 = time.perf_counter()
 
-        if mask is not None and (isinstance(person, str) or isinstance(background, str)):  # one is ORIGINAL
+        plan = self.regions.plan
+        if plan in (Plan.KEEP_PERSON, Plan.KEEP_BACKGROUND):
             share = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_LINEAR)[:h, :w]
-            image = keep_original(image, padded[:h, :w], share if isinstance(person, str) else 1.0 - share)
+            image = keep_original(image, padded[:h, :w], share if plan is Plan.KEEP_PERSON else 1.0 - share)
         t7 = time.perf_counter()
         segment = (t3 - t2) + (t7 - t6)  # the mask and, where a region is kept, the composite
         times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, segment, t4 - t3, t5 - t4, t6 - t5)))
