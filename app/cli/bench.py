@@ -17,7 +17,7 @@ from stylecam.app.live.metrics import rss_mb
 from stylecam.app.live.sources import VideoFileSource, open_source
 from stylecam.engines.backends import Choice
 from stylecam.engines.host import cpu_class
-from stylecam.engines.regions import WHOLE_FRAME, Regions
+from stylecam.engines.regions import WHOLE_FRAME, Plan, Regions
 from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.stylizer import STAGES, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
@@ -85,7 +85,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray,
         "engine": choice.engine.name,
         "provider": choice.engine.provider,
         "precision": choice.engine.precision,
-        "graph": choice.engine.graph,
+        "graph": choice.engine.graph + (" regions" if settings.regions.plan is Plan.TWO_STYLES else ""),
         "engine_notes": choice.notes,
         "size": f"{settings.size[0]}x{settings.size[1]}",
         "frames": settings.frames,

@@ -303,7 +303,10 @@ class LiveSession(QObject):
 
     def refresh_metrics(self) -> None:
         regions = None if self.settings.regions == "whole" else MODE_LABELS[self.settings.regions]
-        self.window.metrics.show_metrics(self.metrics.snapshot(), self.setup.choice.describe().split(";")[0],
+        engine = self.setup.choice.describe().split(";")[0]
+        if self.settings.regions == "two":
+            engine += " (two styles: its regions graph)"
+        self.window.metrics.show_metrics(self.metrics.snapshot(), engine,
                                          auto=self.pipeline.controls.get()[0].auto_size, regions=regions)
 
     def check_bank(self) -> None:
