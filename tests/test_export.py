@@ -33,6 +33,8 @@ def test_export_writes_checked_graph_with_parity(exported):
     assert image_dims[2:] == ["8*h8", "8*w8"]  # dynamic height and width, multiples of 8
     bank = StyleBank.load(report.bank_path)
     assert bank.names == StyleBank.load(paths.style_bank()).names
+    regions = onnx.load(str(report.regions_path))
+    assert [i.name for i in regions.graph.input] == ["image", "style", "style_b", "region", "prev", "blend"]
 
 
 def test_exported_graph_runs_other_sizes_like_torch(exported):
@@ -45,6 +47,12 @@ def test_exported_graph_runs_other_sizes_like_torch(exported):
 def test_shipped_model_matches_shipped_checkpoint(bank):
     frames = [f[:360 - 8, :640] for f in clip_frames(3, start=50)]
     assert parity(paths.checkpoint(), paths.model_onnx(), frames, bank.vectors[0]) <= 1e-3
+
+
+def test_shipped_regions_graph_matches_shipped_checkpoint(bank):
+    frames = [f[:360 - 8, :640] for f in clip_frames(3, start=50)]
+    assert parity(paths.checkpoint(), paths.model_onnx(), frames, bank.vectors[0], bank.vectors[3],
+                  paths.regions_onnx()) <= 1e-3
 
 
 def test_failed_parity_writes_nothing(tmp_path):
