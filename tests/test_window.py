@@ -428,3 +428,11 @@ def test_without_a_segmenter_regions_stay_the_whole_frame(qtbot, make_session):
     qtbot.keyClick(session.window, Qt.Key.Key_M)
     assert session.settings.regions == "whole"
     assert "segmenter" in session.window.statusBar().currentMessage()
+
+
+def test_two_styles_from_saved_settings_fix_the_background_style_at_start(qtbot, make_session, segmenter, bank):
+    session = make_session(settings=Settings(regions="two"), segmenter=segmenter)
+    assert session.settings.second_style == bank.names[1]
+    session.select_style(3)  # another selected style leaves the background's as it was
+    assert session.second_style() == bank.names[1]
+    assert np.array_equal(session.pipeline.controls.get()[0].regions.background, bank.vectors[1])

@@ -92,6 +92,8 @@ class LiveSession(QObject):
         self.metrics = PipelineMetrics(keep_all=setup.keep_all_latencies)
         if setup.segmenter is None:
             self.settings = replace(self.settings, regions="whole")
+        if self.settings.regions == "two":  # the background's style is fixed from the start
+            self.settings = replace(self.settings, second_style=self.second_style())
         controls = Controls(style, self.settings.style_strength, self.settings.temporal, setup.size, setup.auto_size,
                             self.regions_choice().regions(self.bank))
         self.pipeline = Pipeline(setup.source, setup.choice.engine, self.bank.vectors, controls,
