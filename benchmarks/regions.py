@@ -26,7 +26,7 @@ from stylecam.assets import paths
 from stylecam.engines.backends import OrtEngine
 from stylecam.engines.host import cpu_class
 from stylecam.engines.person_mask import MaskSettings, MaskTracker
-from stylecam.engines.regions import ORIGINAL, Regions, keep_original
+from stylecam.engines.regions import ORIGINAL, OriginalKeeper, Regions
 from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.stability import PairFlows
 from stylecam.engines.styles import StyleBank
@@ -49,7 +49,7 @@ def cost(engine: OrtEngine, segmenter: PersonSegmenter, bank: StyleBank, frames:
     a, b = bank.vectors[0], bank.vectors[2]
     prev = np.zeros((1, h // 8, w // 8, engine.core_channels), np.float32)
     blend = np.zeros((1, 1, h // 8, w // 8), np.float32)
-    tracker, masks = FlowTracker(TemporalSettings()), MaskTracker()
+    tracker, masks, keeper = FlowTracker(TemporalSettings()), MaskTracker(), OriginalKeeper()
     parts = ("one_style", "regions_graph", "two_calls", "segmenter", "mask", "composite")
     times = {k: [] for k in parts}
     for r in range(rounds + 5):
@@ -68,7 +68,7 @@ def cost(engine: OrtEngine, segmenter: PersonSegmenter, bank: StyleBank, frames:
         engine.run(blob, a, prev, blend)
         engine.run(blob, b, prev, blend)
         t5 = time.perf_counter()
-        keep_original(frame, frame, cv2.resize(mask, SIZE))
+        keeper.step(frame, frame, mask, (h, w))
         t6 = time.perf_counter()
         if r >= 5:
             for k, d in zip(parts, (t1 - t0, t4 - t3, t5 - t4, t2 - t1, t3 - t2, t6 - t5)):

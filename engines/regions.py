@@ -79,10 +79,23 @@ class Regions:
 WHOLE_FRAME = Regions()
 
 
-def keep_original(stylised: np.ndarray, original: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """stylised, original: H x W x 3 uint8 BGR; keep: h x w float32 in [0, 1], the share of the
-    original, any size (resized to H x W). Returns a new H x W x 3 uint8 BGR frame."""
-    h, w = stylised.shape[:2]
-    if keep.shape != (h, w):
-        keep = cv2.resize(keep, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.blendLinear(original, stylised, keep, 1.0 - keep)
+class OriginalKeeper:
+    """Composites the original picture over a kept region. The full-size weight maps are reused
+    across frames (fresh multi-MB arrays cost page faults every frame)."""
+
+    def __init__(self):
+        self._weights: tuple[np.ndarray, np.ndarray] | None = None
+
+    def step(self, stylised: np.ndarray, original: np.ndarray, keep: np.ndarray,
+             padded_hw: tuple[int, int]) -> np.ndarray:
+        """stylised, original: H x W x 3 uint8 BGR (the top-left of the padded frame, padded_hw =
+        (PH, PW)); keep: the share of the original over the padded frame at any size, float32 in
+        [0, 1]. Returns a new H x W x 3 uint8 BGR frame."""
+        ph, pw = padded_hw
+        h, w = stylised.shape[:2]
+        if self._weights is None or self._weights[0].shape != (ph, pw):
+            self._weights = (np.empty((ph, pw), np.float32), np.empty((ph, pw), np.float32))
+        share, rest = self._weights
+        cv2.resize(keep, (pw, ph), dst=share, interpolation=cv2.INTER_LINEAR)
+        cv2.subtract(1.0, share, dst=rest)
+        return cv2.blendLinear(original, stylised, share[:h, :w], rest[:h, :w])

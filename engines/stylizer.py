@@ -18,7 +18,7 @@ from stylecam.engines.backends import Engine
 from stylecam.engines.contract import DOWNSCALE, REGION_DOWNSCALE
 from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.person_mask import MaskSettings, MaskTracker
-from stylecam.engines.regions import WHOLE_FRAME, Plan, Regions, keep_original
+from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
 from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
@@ -72,6 +72,7 @@ class VideoStylizer:
         self.blender = OutputBlender()
         self.segmenter = segmenter
         self.masks = MaskTracker(mask)
+        self.keeper = OriginalKeeper()
         self.regions = WHOLE_FRAME
         self.size = size
         self.state: np.ndarray | None = None  # 1 x h x w x C, the last fused features
@@ -167,8 +168,8 @@ class VideoStylizer:
 
         plan = self.regions.plan
         if plan in (Plan.KEEP_PERSON, Plan.KEEP_BACKGROUND):
-            share = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_LINEAR)[:h, :w]
-            image = keep_original(image, padded[:h, :w], share if plan is Plan.KEEP_PERSON else 1.0 - share)
+            keep = mask if plan is Plan.KEEP_PERSON else 1.0 - mask  # at the region grid: small
+            image = self.keeper.step(image, padded[:h, :w], keep, (ph, pw))
         t7 = time.perf_counter()
         segment = (t3 - t2) + (t7 - t6)  # the mask and, where a region is kept, the composite
         times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, segment, t4 - t3, t5 - t4, t6 - t5)))
