@@ -229,6 +229,8 @@ def train(cfg: TrainConfig, log=print, stream=None) -> Path:
         net.load_state_dict(state["net"])
         styles.data.copy_(state["styles"])
         opt.load_state_dict(state["optimizer"])
+        for group, lr in zip(opt.param_groups, (cfg.lr, cfg.style_lr)):
+            group["lr"] = lr  # this run's rates, not the saved ones (a resume may change them)
         step = state["step"]
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])

@@ -55,7 +55,7 @@ def cmd_train(args) -> int:
         if not Path(folder).exists():
             raise UsageError(f"not found: {folder}")
     cfg = TrainConfig(styles=styles, content_dirs=content, out_dir=args.out, steps=args.steps, batch=args.batch,
-                      style_weight=args.style_weight, temporal_weight=args.temporal_weight, seed=args.seed,
+                      style_weight=args.style_weight, style_lr=args.style_lr, temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
@@ -100,6 +100,7 @@ def add_training_commands(sub) -> None:
     s.add_argument("--steps", type=int, default=6000)
     s.add_argument("--batch", type=int, default=4)
     s.add_argument("--style-weight", type=float, default=2.0)
+    s.add_argument("--style-lr", type=float, default=1e-2, help="learning rate of the style vectors")
     s.add_argument("--temporal-weight", type=float, default=200.0, help="synthetic motion (moved, noisy copy)")
     s.add_argument("--motion", action="append", help="folder of clips / frame folders for the real-motion loss (repeat)")
     s.add_argument("--motion-weight", type=float, default=200.0)
