@@ -116,7 +116,6 @@ def test_interrupted_training_resumes_where_it_stopped(image_dir, tmp_path):
     assert torch.allclose(straight["styles"], resumed["styles"], atol=1e-6)
 
 
-
 @needs_vgg
 def test_a_resume_takes_the_learning_rates_it_is_given(image_dir, tmp_path):
     """The saved optimizer state carries the old run's rates; a resume with new ones uses those."""
@@ -127,6 +126,7 @@ def test_a_resume_takes_the_learning_rates_it_is_given(image_dir, tmp_path):
     resumed = torch.load(train(replace(cfg, steps=2, style_lr=1e-4), log=lambda m: None), weights_only=True)
     assert [g["lr"] for g in resumed["optimizer"]["param_groups"]] == [cfg.lr, 1e-4]
     assert resumed["train_config"]["style_lr"] == 1e-4
+
 
 @needs_vgg
 def test_train_style_end_to_end(image_dir, tmp_path, monkeypatch, ort_engine, capsys):

@@ -55,7 +55,8 @@ def cmd_train(args) -> int:
         if not Path(folder).exists():
             raise UsageError(f"not found: {folder}")
     cfg = TrainConfig(styles=styles, content_dirs=content, out_dir=args.out, steps=args.steps, batch=args.batch,
-                      style_weight=args.style_weight, style_lr=args.style_lr, temporal_weight=args.temporal_weight, seed=args.seed,
+                      style_weight=args.style_weight, style_lr=args.style_lr,
+                      temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
