@@ -28,7 +28,7 @@ from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 
 from stylecam.app.cli.loading import load_bank, load_engine  # noqa: E402
 from stylecam.engines.output_blend import OutputBlender  # noqa: E402
-from stylecam.engines.stability import PairFlows, sharpness  # noqa: E402
+from stylecam.engines.stability import PairFlows, sharpness, warp_by_flow  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalInputs, TemporalSettings  # noqa: E402
@@ -70,17 +70,11 @@ def bands(flows: PairFlows, outputs: list[np.ndarray], sigma: float = 4.0) -> tu
     """(low, high) band E_warp: the warped difference split at a Gaussian of sigma px."""
     low, high = [], []
     for t, forward, mask in flows.pairs:
-        diff = outputs[t].astype(np.float32) / 255 - warp(outputs[t + 1].astype(np.float32) / 255, forward)
+        diff = outputs[t].astype(np.float32) / 255 - warp_by_flow(outputs[t + 1].astype(np.float32) / 255, forward)
         lf = cv2.GaussianBlur(diff, (0, 0), sigma)
         low.append(float(np.sum(mask * np.sum(lf**2, -1)) / mask.sum()))
         high.append(float(np.sum(mask * np.sum((diff - lf) ** 2, -1)) / mask.sum()))
     return float(np.mean(low)), float(np.mean(high))
-
-
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    h, w = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def advected(clip: list[np.ndarray], flows: PairFlows, outputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -90,7 +84,7 @@ def advected(clip: list[np.ndarray], flows: PairFlows, outputs: list[np.ndarray]
     grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in clip]
     ideal = list(outputs)
     for t, _, _ in flows.pairs:
-        ideal[t + 1] = warp(outputs[t], dis.calc(grey[t + 1], grey[t], None))
+        ideal[t + 1] = warp_by_flow(outputs[t], dis.calc(grey[t + 1], grey[t], None))
     return ideal
 
 
@@ -98,7 +92,7 @@ def floor_ewarp(clip, flows: PairFlows, outputs) -> float:
     ideal = advected(clip, flows, outputs)
     errors = []
     for t, forward, mask in flows.pairs:
-        diff = outputs[t].astype(np.float32) / 255 - warp(ideal[t + 1].astype(np.float32) / 255, forward)
+        diff = outputs[t].astype(np.float32) / 255 - warp_by_flow(ideal[t + 1].astype(np.float32) / 255, forward)
         errors.append(float(np.sum(mask * np.sum(diff**2, -1)) / mask.sum()))
     return float(np.mean(errors))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from typing import Union
 
 import cv2
@@ -37,7 +38,7 @@ class Plan(Enum):
 
 @dataclass(frozen=True, eq=False)
 class Regions:
-    """What each region shows; `plan` says how a frame is made, fixed at construction."""
+    """What each region shows; `plan` says how a frame is made (worked out once per Regions)."""
 
     person: Region = CURRENT
     background: Region = CURRENT
@@ -50,7 +51,7 @@ class Regions:
         if _is(self.person, ORIGINAL) and _is(self.background, ORIGINAL):
             raise ValueError("person and background both original: nothing to stylise")
 
-    @property
+    @cached_property
     def plan(self) -> Plan:
         if _is(self.person, ORIGINAL):
             return Plan.KEEP_PERSON

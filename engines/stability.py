@@ -17,7 +17,8 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def _warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def warp_by_flow(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """image (H x W x C) sampled at x + flow(x), bilinear, edges replicated; flow H x W x 2 float32 (x, y) pixels."""
     h, w = flow.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -25,7 +26,7 @@ def _warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 def valid_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     """H x W float32 in {0, 1}: 1 where the forward flow is trusted (not occluded, no boundary)."""
-    b_at = _warp(backward, forward)
+    b_at = warp_by_flow(backward, forward)
     lhs = np.sum((forward + b_at) ** 2, axis=-1)
     occluded = lhs > 0.01 * (np.sum(forward**2, -1) + np.sum(b_at**2, -1)) + 0.5
     gu = np.gradient(forward[..., 0])
@@ -60,7 +61,7 @@ class PairFlows:
         errors = []
         for t, forward, mask in self.pairs:
             cur = outputs[t].astype(np.float32) / 255.0
-            nxt = _warp(outputs[t + 1].astype(np.float32) / 255.0, forward)
+            nxt = warp_by_flow(outputs[t + 1].astype(np.float32) / 255.0, forward)
             err = np.sum((cur - nxt) ** 2, axis=-1)
             errors.append(float(np.sum(mask * err) / max(np.sum(mask), 1.0)))
         if not errors:
