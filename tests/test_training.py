@@ -375,6 +375,55 @@ def test_motion_pairs_line_frames_up_along_the_flow():
     assert warped_err < 0.25 * still_err
 
 
+def _shift_grid(n: int, h: int, w: int, dx: float) -> torch.Tensor:
+    """A MotionCrops grid (N x h x w x 2, normalised, align_corners=False) for content moved dx px right."""
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32) - dx, np.arange(h, dtype=np.float32))
+    grid = np.stack([(xs + 0.5) / w * 2 - 1, (ys + 0.5) / h * 2 - 1], axis=-1)
+    return torch.from_numpy(grid)[None].repeat(n, 1, 1, 1)
+
+
+def test_core_features_warp_with_the_pixels_they_were_computed_from():
+    """Content moved one core cell (8 px) right: each cell takes its left neighbour's features (to
+    rounding); moved half a cell: the mean of the two."""
+    from stylecam.train.motion import warp_cells
+
+    features = torch.rand(2, 5, 6, 7)
+    whole = warp_cells(features, _shift_grid(2, 48, 56, 8.0))
+    assert torch.allclose(whole[..., 1:], features[..., :-1], atol=1e-6)
+    half = warp_cells(features, _shift_grid(2, 48, 56, 4.0))
+    assert torch.allclose(half[..., 1:], (features[..., 1:] + features[..., :-1]) / 2, atol=1e-6)
+
+
+def test_the_recurrent_loss_trains_the_temporal_path_as_it_runs():
+    """On real frames moved 8 px: at strength 0 the temporal output is the per-frame one (the
+    recurrent loss equals the motion loss); at strength 1 with every pixel trusted it decodes frame
+    t-1's features moved one cell, which no noise on frame t reaches, so the loss falls well below
+    the per-frame one; and the gradient reaches the network but not frame t-1's output."""
+    from stylecam.engines.checkpoint import load_bank, load_network
+    from stylecam.train.loop import motion_losses
+
+    net, bank = load_network(paths.checkpoint()), load_bank(paths.checkpoint())
+    rgb = cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START + 5)[0], cv2.COLOR_BGR2RGB)
+    prev = to_tensor(np.ascontiguousarray(rgb[:, :96]))
+    cur = to_tensor(np.ascontiguousarray(rgb[:, 8:104]))  # content moved 8 px left
+    grid = _shift_grid(1, 96, 96, -8.0)
+    valid = torch.zeros(1, 1, 96, 96)
+    valid[..., 16:-16, 16:-24] = 1.0  # away from the frame's edges, which the shift changes
+    style = torch.from_numpy(bank.vector("starry_night"))[None]
+    batch = (prev.requires_grad_(), cur, grid, valid)
+    still = motion_losses(net, style, batch, 0.1, torch.Generator().manual_seed(0), (0.0, 0.0))
+    assert still["recurrent"].item() == pytest.approx(still["motion"].item(), rel=1e-6)
+    (towards_target,) = torch.autograd.grad(still["recurrent"], prev, retain_graph=True)
+    assert towards_target.abs().max() == 0  # the target (frame t-1's output) is fixed
+    (both_ways,) = torch.autograd.grad(still["motion"], prev)
+    assert both_ways.abs().max() > 0
+    moved = motion_losses(net, style, batch, 0.1, torch.Generator().manual_seed(0), (1.0, 1.0))
+    assert moved["motion"].item() == pytest.approx(still["motion"].item(), rel=1e-6)
+    assert moved["recurrent"].item() < 0.5 * moved["motion"].item()
+    moved["recurrent"].backward()
+    assert net.out.weight.grad is not None and net.out.weight.grad.abs().sum() > 0
+
+
 @needs_vgg
 def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_path):
     """The v2 recipe on small settings: warm start from the v1 checkpoint, a distillation step
@@ -389,7 +438,7 @@ def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_
     write_clip(motion / "shot.mp4", clip_frames(12, (160, 96), start=SHOT_START))
     cfg = replace(_tiny_config(image_dir, tmp_path / "run", 2), warm_start=str(V1_CHECKPOINT),
                   motion_dirs=[str(motion)], motion_weight=200.0, motion_short_side=96, temporal_weight=200.0,
-                  distill_weight=50.0, perceptual_from=1, distill_until=2, log_every=1)
+                  recurrent_weight=500.0, distill_weight=50.0, perceptual_from=1, distill_until=2, log_every=1)
     cfg.styles = {"starry_night": cfg.styles["jet"], "udnie": cfg.styles["jet2"]}
     messages, progress = [], io.StringIO()
     state = torch.load(train(cfg, log=messages.append, stream=progress), weights_only=True)
@@ -398,7 +447,7 @@ def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_
     assert any(m.startswith("motion: ") and not m.startswith("motion: 0 ") for m in messages)
     lines = progress.getvalue().splitlines()
     assert "distill" in lines[0] and "style" not in lines[0]  # step 1: no VGG yet
-    assert all(k in lines[1] for k in ("content", "style", "temporal", "motion", "distill"))
+    assert all(k in lines[1] for k in ("content", "style", "temporal", "motion", "recurrent", "distill"))
 
 
 def test_train_style_uses_the_style_weight_the_bank_was_trained_with(tmp_path):

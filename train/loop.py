@@ -6,6 +6,11 @@ Losses per step (weights relative to the content loss, 1.0):
   temporal          the output for a crop vs the output for a randomly moved, noisy copy of it
   motion            real motion: the output for frame t vs the output for frame t-1 warped by the
                     input's flow, on trusted pixels, with fresh noise on both frames
+  recurrent         the temporal path as it runs (after Chen et al. 2017): frame t-1's core
+                    features warped by the flow and fused into frame t's with blend a * M (a drawn
+                    per sample, M the flow's trusted share of each core cell), decoded, against
+                    frame t-1's per-frame output warped (a fixed target): the decoder learns to draw
+                    moved features as moved strokes, while the per-frame output keeps the style
   distill           (warm start only) the output vs the v1 teacher's (MSE), the outer ring left
                     out (the teacher's zero-padding bias is not copied); its weight falls
                     linearly to 0 at `distill_until`
@@ -19,11 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from stylecam.engines.network import NetConfig, Stylizer
 from stylecam.train import losses
 from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, to_tensor
-from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_to
+from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_cells, warp_to
 from stylecam.train.precision import describe, native_bf16, perceptual_autocast
 from stylecam.train.progress import Progress
 from stylecam.train.vgg import load_vgg
@@ -54,6 +60,8 @@ class TrainConfig:
     motion_batch: int = 2
     motion_short_side: int = 320
     motion_frames: int = 120  # frames read from each motion source
+    recurrent_weight: float = 0.0  # the temporal path's loss, on the motion batch
+    recurrent_strength: tuple[float, float] = (0.5, 1.0)  # range of the strength a it is trained at
     warm_start: str = ""  # a v1 checkpoint: initial weights and the distillation teacher
     distill_weight: float = 0.0
     distill_until: int = 0
@@ -103,13 +111,29 @@ def distill_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (y - target)[..., r:-r, r:-r].pow(2).mean()
 
 
-def motion_loss(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator) -> torch.Tensor:
-    """Output of frame t vs the output of frame t-1 warped by the input flow, on trusted pixels."""
+def masked_mse(y: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean square difference over the pixels where valid (N x 1 x H x W) is 1."""
+    return ((y - target).pow(2) * valid).sum() / (valid.sum() * y.shape[1] + 1e-8)
+
+
+def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator,
+                  strength: tuple[float, float] | None = None) -> dict[str, torch.Tensor]:
+    """On a motion batch: "motion", the per-frame output of frame t vs that of frame t-1 warped by
+    the input flow, on trusted pixels; with `strength` (the range a is drawn from) also
+    "recurrent", the temporal path's output for frame t against the same target (module doc)."""
     prev, cur, grid, valid = batch
     noisy = lambda x: (x + torch.randn(x.shape, generator=gen) * noise).clamp(0, 1)  # noqa: E731
-    y_prev, y_cur = net.stylize(noisy(prev), style), net.stylize(noisy(cur), style)
-    diff = (y_cur - warp_to(y_prev, grid)).pow(2) * valid
-    return diff.sum() / (valid.sum() * y_cur.shape[1] + 1e-8)
+    p = net.norms(style)
+    f_prev, f_cur = net.encode(noisy(prev), p), net.encode(noisy(cur), p)
+    target = warp_to(net.decode(f_prev, p), grid)
+    parts = {"motion": masked_mse(net.decode(f_cur, p), target, valid)}
+    if strength is not None:
+        lo, hi = strength
+        a = torch.empty(len(cur), 1, 1, 1).uniform_(lo, hi, generator=gen)
+        blend = a * F.avg_pool2d(valid, 8)
+        fused = f_cur + blend * (warp_cells(f_prev, grid) - f_cur)
+        parts["recurrent"] = masked_mse(net.decode(fused, p), target.detach(), valid)
+    return parts
 
 
 def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, targets: dict, idx: torch.Tensor,
@@ -135,10 +159,14 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
         parts["temporal"] = losses.temporal_loss(y, net.stylize(moved, style), theta)
         loss = loss + cfg.temporal_weight * parts["temporal"]
-    if motion is not None and cfg.motion_weight:
+    if motion is not None:
         k = min(cfg.motion_batch, n)  # the batch's first styles
-        parts["motion"] = motion_loss(net, style[:k], motion.batch(k), cfg.noise, gen)
-        loss = loss + cfg.motion_weight * parts["motion"]
+        strength = cfg.recurrent_strength if cfg.recurrent_weight else None
+        moving = motion_losses(net, style[:k], motion.batch(k), cfg.noise, gen, strength)
+        parts.update(moving)
+        loss = loss + cfg.motion_weight * moving["motion"]
+        if "recurrent" in moving:
+            loss = loss + cfg.recurrent_weight * moving["recurrent"]
     weight = distill_weight(cfg, step)
     if teacher is not None and weight > 0:
         with torch.no_grad():
@@ -187,7 +215,7 @@ def _widened(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
 
 
 def motion_data(cfg: TrainConfig, gen: torch.Generator, log) -> MotionCrops | None:
-    if not cfg.motion_dirs or not cfg.motion_weight:
+    if not cfg.motion_dirs or not (cfg.motion_weight or cfg.recurrent_weight):
         return None
     pairs = []
     for source in motion_sources([Path(d) for d in cfg.motion_dirs]):

@@ -116,3 +116,11 @@ class MotionCrops:
 def warp_to(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """Sample N x C x H x W `image` (prev) at `grid` (from MotionCrops.batch): prev seen from cur."""
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def warp_cells(features: torch.Tensor, grid: torch.Tensor, cell: int = 8) -> torch.Tensor:
+    """Frame t-1's N x C x H/cell x W/cell features sampled where each cell of frame t lies in it:
+    `grid` (from MotionCrops.batch) averaged over each cell, as temporal.warp_state resamples
+    the core state at run time (bilinear, edges replicated)."""
+    cells = F.avg_pool2d(grid.permute(0, 3, 1, 2), cell).permute(0, 2, 3, 1)
+    return warp_to(features, cells)

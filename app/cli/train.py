@@ -58,6 +58,7 @@ def cmd_train(args) -> int:
                       style_weight=args.style_weight, style_lr=args.style_lr,
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
+                      recurrent_weight=args.recurrent_weight if motion else 0.0,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width))
@@ -105,6 +106,8 @@ def add_training_commands(sub) -> None:
     s.add_argument("--temporal-weight", type=float, default=200.0, help="synthetic motion (moved, noisy copy)")
     s.add_argument("--motion", action="append", help="folder of clips / frame folders for the real-motion loss (repeat)")
     s.add_argument("--motion-weight", type=float, default=200.0)
+    s.add_argument("--recurrent-weight", type=float, default=0.0,
+                   help="the temporal path's loss on the real-motion frames (needs --motion)")
     s.add_argument("--warm-start", help="v1 checkpoint: initial weights and distillation teacher")
     s.add_argument("--distill-weight", type=float, default=50.0)
     s.add_argument("--distill-until", type=int, default=1500, help="step at which distillation has faded out")
