@@ -23,11 +23,19 @@ likewise with 1 - m and style_b. Per-region statistics matter: with the whole fr
 region painted in one style inside a large one in another came out a pale mix of the two. A
 region of all ones gives the one-style output (to rounding).
 
-Two layouts (NetConfig.version):
+Layouts (NetConfig.version):
   v2 (shipped): reflection padding everywhere (no position bias at the frame border), residual
      blocks that narrow to `residual_inner` channels, and a decoder that ends at 1/4 resolution
      (1x1 reduce at 1/8, nearest x2, two 3x3 convs, a 3x3 conv to 48 channels pixel-shuffled x4).
      About 4.4 K multiply-adds per output pixel.
+  v3: v2 with a decoder that follows sub-pixel motion. v2 draws its texture on its 8- and 4-pixel
+     grids (nearest upsampling, pixel shuffle), so content moved by 2 px is redrawn, not moved
+     (benchmarks/shift_probe.py). v3 upsamples bilinearly throughout and takes the finest detail
+     from the input itself: the last 1/4 conv gives colour logits L (3) and gains A (3), both
+     resized bilinearly x4, and output = sigmoid(L + A * image), colour by colour. The bilinear resizes are fixed depthwise 3x3
+     convs (one per output phase) and a depth-to-space, which ONNX Runtime runs as fast as the
+     pixel shuffle (its Resize took 3-4x longer). Same norm layers and style vector as v2 (a v2
+     bank converts: train/guided_head.py).
   v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
      + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
      read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
@@ -94,6 +102,24 @@ class NetConfig:
 Norm = Callable[[torch.Tensor], torch.Tensor]  # one conditional norm layer with its style applied
 
 
+def bilinear_phases(factor: int) -> torch.Tensor:
+    """factor^2 x 1 x 3 x 3 filters: output phase (i, j) of a bilinear resize by `factor` (pixel
+    centres aligned, as F.interpolate with align_corners=False), from the 3x3 cells around it."""
+    taps = torch.zeros(factor, 3)
+    for i in range(factor):
+        o = (i + 0.5) / factor - 0.5  # the phase's offset from its cell centre, in cells
+        taps[i, 0], taps[i, 1], taps[i, 2] = max(-o, 0.0), 1.0 - abs(o), max(o, 0.0)
+    return (taps[:, None, :, None] * taps[None, :, None, :]).reshape(factor * factor, 1, 3, 3)
+
+
+def upsample(x: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:
+    """x resized bilinearly by the factor `phases` was made for (bilinear_phases): equal to
+    F.interpolate(..., mode="bilinear", align_corners=False), edges replicated."""
+    c, factor = x.shape[1], int(round(phases.shape[0] ** 0.5))
+    y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), phases.repeat(c, 1, 1, 1), groups=c)
+    return F.pixel_shuffle(y, factor)
+
+
 def _cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Conditional instance norm: normalise per channel, then the style's scale and shift."""
     return F.instance_norm(x, eps=1e-5) * scale + shift
@@ -137,9 +163,14 @@ class Stylizer(nn.Module):
                                  for _ in range(config.residual_blocks))
         if config.version >= 2:
             self.reduce = nn.Conv2d(w3, w2, 1)  # at H/8
-            self.dec1 = conv(w2, w2)  # after nearest x2, at H/4
+            self.dec1 = conv(w2, w2)  # after x2, at H/4
             self.dec2 = conv(w2, config.decoder_width)  # H/4
+        if config.version == 2:
             self.out = conv(config.decoder_width, 48)  # pixel-shuffled x4 to 3 x H x W
+        elif config.version >= 3:
+            self.out = conv(config.decoder_width, 6)  # L and A, at H/4
+            self.register_buffer("phases2", bilinear_phases(2), persistent=False)
+            self.register_buffer("phases4", bilinear_phases(4), persistent=False)
         else:
             self.dec1 = conv(w3, w2)  # after nearest x2, at H/4
             self.dec2 = conv(w2, w1)  # after nearest x2, at H/2
@@ -174,14 +205,19 @@ class Stylizer(nn.Module):
             k += 2
         return x
 
-    def decode(self, features: torch.Tensor, p: list[Norm]) -> torch.Tensor:
-        """Core features -> image N x 3 x H x W RGB in (0, 1)."""
-        if self.config.version >= 2:
+    def decode(self, features: torch.Tensor, p: list[Norm], image: torch.Tensor) -> torch.Tensor:
+        """Core features (and, in v3, the image they came from) -> image N x 3 x H x W RGB in (0, 1)."""
+        version = self.config.version
+        if version >= 2:
             x = F.relu(p[-3](self.reduce(features)))
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest") if version == 2 else upsample(x, self.phases2)
             x = F.relu(p[-2](self.dec1(x)))
             x = F.relu(p[-1](self.dec2(x)))
-            return torch.sigmoid(F.pixel_shuffle(self.out(x), 4))
+            if version == 2:
+                return torch.sigmoid(F.pixel_shuffle(self.out(x), 4))
+            heads = self.out(x)
+            logits, gains = (upsample(h, self.phases4) for h in (heads[:, :3], heads[:, 3:]))
+            return torch.sigmoid(logits + gains * image)
         x = F.interpolate(features, scale_factor=2.0, mode="nearest")
         x = F.relu(p[-2](self.dec1(x)))
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
@@ -191,14 +227,14 @@ class Stylizer(nn.Module):
     def stylize(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """Per-frame stylisation (no temporal state): image -> image, both N x 3 x H x W RGB."""
         p = self.norms(style)
-        return self.decode(self.encode(image, p), p)
+        return self.decode(self.encode(image, p), p, image)
 
     def step(self, image: torch.Tensor, p: list[Norm], prev: torch.Tensor,
              blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One temporal step with the given norms: (output, fused state), shapes in the module doc."""
         features = self.encode(image, p)
         fused = features + blend * (prev.permute(0, 3, 1, 2) - features)
-        return self.decode(fused, p), fused.permute(0, 2, 3, 1)
+        return self.decode(fused, p, image), fused.permute(0, 2, 3, 1)
 
     def forward(self, image: torch.Tensor, style: torch.Tensor, prev: torch.Tensor,
                 blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

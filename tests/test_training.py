@@ -513,3 +513,56 @@ def test_widening_refuses_what_it_cannot_keep(tmp_path):
     state["net_config"] = asdict(NetConfig.v1())
     with pytest.raises(ValueError, match="cannot widen a v1"):
         widen_decoder(state, 24, torch.Generator())
+
+
+def test_a_v2_bank_converts_to_v3_keeping_its_colours_and_exports(tmp_path):
+    """The shipped v2 bank as v3 (train/guided_head.py): the same colours at the scale of its 8x8
+    cells, a = 0 still exact per-frame, and the graph exports with parity in ONNX Runtime."""
+    import torch.nn.functional as F
+
+    from stylecam.engines.backends import OrtEngine
+    from stylecam.engines.checkpoint import load_network
+    from stylecam.engines.network import bilinear_phases, upsample
+    from stylecam.export.onnx_export import export
+    from stylecam.train.guided_head import to_v3
+
+    x = torch.rand(2, 5, 7, 9)
+    for factor in (2, 4):
+        exact = F.interpolate(x, scale_factor=float(factor), mode="bilinear", align_corners=False)
+        assert torch.allclose(upsample(x, bilinear_phases(factor)), exact, atol=1e-6)
+
+    state = torch.load(paths.checkpoint(), map_location="cpu", weights_only=True)
+    torch.save(to_v3(state), tmp_path / "v3.pt")
+    v2, v3 = load_network(paths.checkpoint()), load_network(tmp_path / "v3.pt")
+    assert v3.config.version == 3 and v3.out.weight.shape[0] == 6
+    frames = [f[:96, :160] for f in clip_frames(3, (160, 96), start=SHOT_START)]
+    frame = to_tensor(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB))
+    style = state["styles"][0]
+    with torch.no_grad():
+        a, b = v2.stylize(frame, style), v3.stylize(frame, style)
+        assert (F.avg_pool2d(a, 8) - F.avg_pool2d(b, 8)).abs().mean() < 0.03
+        prev = torch.rand(1, 12, 20, v3.config.core_channels)
+        out, fused = v3(frame, style, prev, torch.zeros(1, 1, 12, 20))
+        assert torch.equal(out, b) and torch.equal(fused.permute(0, 3, 1, 2), v3.encode(frame, v3.norms(style)))
+
+    report = export(tmp_path / "v3.pt", tmp_path / "export", frames)
+    assert report.max_abs_diff <= 1e-3
+    assert OrtEngine(report.onnx_path, "CPUExecutionProvider").graph == "stylecam v3"
+
+
+@needs_vgg
+def test_resuming_a_v2_run_as_v3_converts_the_head_and_trains_on(image_dir, tmp_path):
+    """A v2 run resumed with the v3 layout: the head is converted, Adam's state loads, and the
+    gains that take detail from the image (zero at conversion) learn."""
+    from dataclasses import replace
+
+    from stylecam.engines.network import NetConfig
+
+    train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
+    messages = []
+    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(version=3)),
+                             log=messages.append), weights_only=True)
+    assert any(m.startswith("decoder head converted from v2 to v3") for m in messages)
+    assert state["step"] == 3 and state["net_config"]["version"] == 3
+    gains = state["net"]["out.weight"][3:]
+    assert gains.shape == (3, 16, 3, 3) and gains.abs().max() > 0

@@ -124,15 +124,16 @@ def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: 
     prev, cur, grid, valid = batch
     noisy = lambda x: (x + torch.randn(x.shape, generator=gen) * noise).clamp(0, 1)  # noqa: E731
     p = net.norms(style)
-    f_prev, f_cur = net.encode(noisy(prev), p), net.encode(noisy(cur), p)
-    target = warp_to(net.decode(f_prev, p), grid)
-    parts = {"motion": masked_mse(net.decode(f_cur, p), target, valid)}
+    prev, cur = noisy(prev), noisy(cur)
+    f_prev, f_cur = net.encode(prev, p), net.encode(cur, p)
+    target = warp_to(net.decode(f_prev, p, prev), grid)
+    parts = {"motion": masked_mse(net.decode(f_cur, p, cur), target, valid)}
     if strength is not None:
         lo, hi = strength
         a = torch.empty(len(cur), 1, 1, 1).uniform_(lo, hi, generator=gen)
         blend = a * F.avg_pool2d(valid, 8)
         fused = f_cur + blend * (warp_cells(f_prev, grid) - f_cur)
-        parts["recurrent"] = masked_mse(net.decode(fused, p), target.detach(), valid)
+        parts["recurrent"] = masked_mse(net.decode(fused, p, cur), target.detach(), valid)
     return parts
 
 
@@ -199,16 +200,22 @@ def load_teacher(path: Path, names: list[str]) -> Teacher:
     return Teacher(load_network(path).requires_grad_(False), vectors)
 
 
-def _widened(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
-    """The resumed state, its decoder widened (train/widen.py) where `config` asks for a wider one."""
+def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
+    """The resumed state in the layout `config` asks for: a v2 head converted to v3
+    (train/guided_head.py), or the decoder widened (train/widen.py)."""
     from stylecam.engines.checkpoint import net_config
+    from stylecam.train.guided_head import to_v3
     from stylecam.train.widen import widen_decoder
 
     saved = net_config(state["net_config"])
     if saved == config:
         return state
+    if saved.version == 2 and replace(saved, version=3) == config:
+        log("decoder head converted from v2 to v3 (bilinear upsampling, detail from the image)")
+        return to_v3(state)
     if replace(saved, decoder_width=config.decoder_width) != config:
-        raise ValueError(f"the checkpoint's network {saved} does not match {config}, and only the decoder can widen")
+        raise ValueError(f"the checkpoint's network {saved} does not match {config}: only the decoder can "
+                         "widen, or a v2 head become v3")
     widened = widen_decoder(state, config.decoder_width, gen)  # refuses to narrow
     log(f"decoder widened from {saved.decoder_width} to {config.decoder_width} channels (function kept)")
     return widened
@@ -253,7 +260,7 @@ def train(cfg: TrainConfig, log=print, stream=None) -> Path:
     step = 0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=True)
-        state = _widened(state, cfg.net, gen, log)
+        state = _adapted(state, cfg.net, gen, log)
         net.load_state_dict(state["net"])
         styles.data.copy_(state["styles"])
         opt.load_state_dict(state["optimizer"])

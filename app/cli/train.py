@@ -61,7 +61,8 @@ def cmd_train(args) -> int:
                       recurrent_weight=args.recurrent_weight if motion else 0.0,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
-                      net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width))
+                      net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
+                                    version=args.layout or NetConfig().version))
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
     except (VGGWeightsMissing, ValueError) as exc:  # ValueError: a checkpoint this run cannot resume
@@ -115,6 +116,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--decoder-width", type=int,
                    help="channels the output conv paints from (default: the shipped layout's); a resumed "
                         "checkpoint with a narrower decoder is widened to it, keeping what it computes")
+    s.add_argument("--layout", type=int, choices=(2, 3),
+                   help="network layout (engines/network.py; default: the shipped one); a resumed v2 "
+                        "checkpoint converts to 3")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_train)
 
