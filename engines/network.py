@@ -32,10 +32,10 @@ Layouts (NetConfig.version):
      grids (nearest upsampling, pixel shuffle), so content moved by 2 px is redrawn, not moved
      (benchmarks/shift_probe.py). v3 upsamples bilinearly throughout and takes the finest detail
      from the input itself: the last 1/4 conv gives colour logits L (3) and gains A (3), both
-     resized bilinearly x4, and output = sigmoid(L + A * image), colour by colour. The bilinear resizes are fixed depthwise 3x3
-     convs (one per output phase) and a depth-to-space, which ONNX Runtime runs as fast as the
-     pixel shuffle (its Resize took 3-4x longer). Same norm layers and style vector as v2 (a v2
-     bank converts: train/guided_head.py).
+     resized bilinearly x4, and output = sigmoid(L + A * image), colour by colour. The x4
+     resize is written as a fixed depthwise 3x3 conv per output phase and a depth-to-space
+     (bilinear_phases; docs/design-notes.md says why). Same norm layers and style vector as v2
+     (a v2 bank converts: train/guided_head.py).
   v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
      + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
      read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
@@ -169,7 +169,6 @@ class Stylizer(nn.Module):
             self.out = conv(config.decoder_width, 48)  # pixel-shuffled x4 to 3 x H x W
         elif config.version >= 3:
             self.out = conv(config.decoder_width, 6)  # L and A, at H/4
-            self.register_buffer("phases2", bilinear_phases(2), persistent=False)
             self.register_buffer("phases4", bilinear_phases(4), persistent=False)
         else:
             self.dec1 = conv(w3, w2)  # after nearest x2, at H/4
@@ -210,7 +209,10 @@ class Stylizer(nn.Module):
         version = self.config.version
         if version >= 2:
             x = F.relu(p[-3](self.reduce(features)))
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest") if version == 2 else upsample(x, self.phases2)
+            if version == 2:
+                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            else:
+                x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
             x = F.relu(p[-2](self.dec1(x)))
             x = F.relu(p[-1](self.dec2(x)))
             if version == 2:
