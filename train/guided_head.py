@@ -4,8 +4,8 @@ convs, norm layers and style vectors carry over unchanged; only the output head 
 v2's output conv paints each 4x4 block from 16 phase channels per colour (pixel shuffle). v3's
 colour logits L start as the mean of each colour's 16 (so they give v2's block-mean logits,
 resized bilinearly instead of repeated) and its gains A start at zero (no detail from the image
-yet). Adam starts afresh for the new head; every other
-parameter keeps its moments, so the rest trains on from where it was.
+yet). Adam starts afresh for the new head; every other parameter keeps its moments, so the rest
+trains on from where it was.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from stylecam.engines.checkpoint import net_config
 from stylecam.engines.network import Stylizer
 
 FRESH = {"out.weight", "out.bias"}  # the head's parameters, new in v3
+
 
 def _head(out_weight: torch.Tensor, out_bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """v3's out conv from v2's (48 = 3 colours x 16 phases): L the phase mean, A zero."""
