@@ -566,3 +566,10 @@ def test_resuming_a_v2_run_as_v3_converts_the_head_and_trains_on(image_dir, tmp_
     assert state["step"] == 3 and state["net_config"]["version"] == 3
     gains = state["net"]["out.weight"][3:]
     assert gains.shape == (3, 16, 3, 3) and gains.abs().max() > 0
+
+
+def test_the_recurrent_loss_without_motion_frames_is_refused(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "run"), "--recurrent-weight", "500"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--recurrent-weight needs --motion" in err[0]
+    assert not (tmp_path / "run").exists()

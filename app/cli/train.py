@@ -38,6 +38,8 @@ def cmd_train(args) -> int:
     from stylecam.train.loop import BANK_STYLES, TrainConfig, train
     from stylecam.train.vgg import VGGWeightsMissing
 
+    if args.recurrent_weight and not args.motion:
+        raise UsageError("--recurrent-weight needs --motion (the loss runs on real-motion frames)")
     if args.style:
         styles = _style_pairs(args.style)
     else:
@@ -58,7 +60,7 @@ def cmd_train(args) -> int:
                       style_weight=args.style_weight, style_lr=args.style_lr,
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
-                      recurrent_weight=args.recurrent_weight if motion else 0.0,
+                      recurrent_weight=args.recurrent_weight,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
