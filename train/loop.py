@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stylecam.engines.contract import DOWNSCALE
 from stylecam.engines.network import NetConfig, Stylizer
 from stylecam.train import losses
 from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, to_tensor
@@ -131,7 +132,7 @@ def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: 
     if strength is not None:
         lo, hi = strength
         a = torch.empty(len(cur), 1, 1, 1).uniform_(lo, hi, generator=gen)
-        blend = a * F.avg_pool2d(valid, 8)
+        blend = a * F.avg_pool2d(valid, DOWNSCALE)  # the trusted share of each core cell
         fused = f_cur + blend * (warp_cells(f_prev, grid) - f_cur)
         parts["recurrent"] = masked_mse(net.decode(fused, p, cur), target.detach(), valid)
     return parts

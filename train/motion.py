@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stylecam.engines.contract import DOWNSCALE
 from stylecam.engines.stability import valid_mask
 from stylecam.train.data import IMAGE_SUFFIXES, resize_short
 
@@ -118,7 +119,7 @@ def warp_to(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def warp_cells(features: torch.Tensor, grid: torch.Tensor, cell: int = 8) -> torch.Tensor:
+def warp_cells(features: torch.Tensor, grid: torch.Tensor, cell: int = DOWNSCALE) -> torch.Tensor:
     """Frame t-1's N x C x H/cell x W/cell features sampled where each cell of frame t lies in it:
     `grid` (from MotionCrops.batch) averaged over each cell, as temporal.warp_state resamples
     the core state at run time (bilinear, edges replicated)."""
