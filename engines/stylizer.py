@@ -18,6 +18,7 @@ from stylecam.engines.backends import Engine
 from stylecam.engines.contract import DOWNSCALE, REGION_DOWNSCALE
 from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.person_mask import MaskSettings, MaskTracker
+from stylecam.engines.phase_lock import PhaseLock
 from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
 from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
@@ -69,6 +70,7 @@ class VideoStylizer:
         self.engine = engine
         self.style = np.ascontiguousarray(style, dtype=np.float32)
         self.tracker = FlowTracker(temporal)
+        self.phase = PhaseLock()
         self.blender = OutputBlender()
         self.segmenter = segmenter
         self.masks = MaskTracker(mask)
@@ -83,6 +85,7 @@ class VideoStylizer:
         """Forget the previous frame (the next one is stylised on its own)."""
         self.state = None
         self.tracker.reset()
+        self.phase.reset()
         self.blender.reset()
         self.masks.reset()
 
@@ -103,16 +106,15 @@ class VideoStylizer:
     def set_temporal(self, temporal: TemporalSettings) -> None:
         self.tracker.settings = temporal
 
-    def _preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _preprocess(self, frame: np.ndarray) -> np.ndarray:
         """Resize and pad into reused buffers (large per-frame allocations cost milliseconds of
-        page faults here). Returns the padded H x W x 3 uint8 BGR frame and the engine's
-        1 x 3 x H x W float32 RGB [0, 1] blob, both valid until the next call."""
+        page faults here). Returns the padded H x W x 3 uint8 BGR frame, valid until the next call."""
         w, h = self.size or (frame.shape[1], frame.shape[0])
         ph, pw = _padded(h), _padded(w)
-        if self._buffers is None or self._buffers[0].shape[:2] != (h, w) or self._buffers[2].shape[2:] != (ph, pw):
-            self._buffers = (np.empty((h, w, 3), np.uint8), np.empty((ph, pw, 3), np.uint8),
-                             np.empty((1, 3, ph, pw), np.float32))
-        sized, padded, blob = self._buffers
+        if self._buffers is None or self._buffers[0].shape[:2] != (h, w) or self._buffers[1].shape[:2] != (ph, pw):
+            self._buffers = (np.empty((h, w, 3), np.uint8), np.empty((ph, pw, 3), np.uint8))
+            self._canvas = None
+        sized, padded = self._buffers
         if (frame.shape[1], frame.shape[0]) != (w, h):
             shrink = w * h < frame.shape[0] * frame.shape[1]
             cv2.resize(frame, (w, h), dst=sized, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
@@ -122,19 +124,38 @@ class VideoStylizer:
             cv2.copyMakeBorder(sized, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT_101, dst=padded)
         else:
             padded = sized
+        return padded
+
+    def _blob(self, padded: np.ndarray, offset: tuple[int, int] | None) -> np.ndarray:
+        """The engine's 1 x 3 x CH x CW float32 RGB [0, 1] input: the padded frame itself, or with
+        `offset` (phase_lock.py) the padded frame at that (x, y) on a canvas DOWNSCALE pixels
+        larger each way, reflected. Valid until the next call."""
+        ph, pw = padded.shape[:2]
+        if offset is not None:
+            ox, oy = offset
+            padded = cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101)
+        shape = (1, 3, *padded.shape[:2])
+        if self._canvas is None or self._canvas.shape != shape:
+            self._canvas = np.empty(shape, np.float32)
         for c in range(3):  # BGR HWC uint8 -> RGB CHW float32 / 255
-            np.multiply(padded[..., 2 - c], np.float32(1.0 / 255.0), out=blob[0, c], casting="unsafe")
-        return padded, blob
+            np.multiply(padded[..., 2 - c], np.float32(1.0 / 255.0), out=self._canvas[0, c], casting="unsafe")
+        return self._canvas
 
     def step(self, frame: np.ndarray) -> Stylized:
         t0 = time.perf_counter()
         h, w = (frame.shape[0], frame.shape[1]) if self.size is None else (self.size[1], self.size[0])
-        padded, blob = self._preprocess(frame)
+        padded = self._preprocess(frame)
         ph, pw = padded.shape[:2]
         t1 = time.perf_counter()
 
         core = (ph // DOWNSCALE, pw // DOWNSCALE)
         temporal = self.tracker.step(padded, core)
+        s = self.tracker.settings
+        offset = None
+        if s.phase_lock and s.strength > 0.0 and self.regions.whole_frame:
+            offset = self.phase.update(temporal, (ph, pw))
+            core = (core[0] + 1, core[1] + 1)
+            temporal = self.phase.canvas_inputs(temporal, core)
         state_shape = (1, *core, self.engine.core_channels)
         if self._prev is None or self._prev.shape != state_shape:
             self._prev = np.zeros(state_shape, np.float32)
@@ -143,6 +164,8 @@ class VideoStylizer:
         else:
             warp_state(self.state, temporal.maps, out=self._prev)
         t2 = time.perf_counter()
+        blob = self._blob(padded, offset)
+        t2b = time.perf_counter()
 
         mask = None
         if not self.regions.whole_frame:
@@ -158,11 +181,10 @@ class VideoStylizer:
             output, self.state = self.engine.run_two(blob, style, style_b, mask[None, None], self._prev, temporal.blend)
         t4 = time.perf_counter()
 
-        rgb8 = cv2.convertScaleAbs(output[0, :, :h, :w].reshape(3 * h, w), alpha=255.0).reshape(3, h, w)
-        image = cv2.merge([rgb8[2], rgb8[1], rgb8[0]])
+        ox, oy = offset or (0, 0)
+        image = cv2.merge([cv2.convertScaleAbs(output[0, c, oy:oy + h, ox:ox + w], alpha=255.0) for c in (2, 1, 0)])
         t5 = time.perf_counter()
 
-        s = self.tracker.settings
         image = self.blender.step(image, temporal, (ph, pw), s.strength * s.output_share)
         t6 = time.perf_counter()
 
@@ -171,6 +193,7 @@ class VideoStylizer:
             keep = mask if plan is Plan.KEEP_PERSON else 1.0 - mask  # at the region grid: small
             image = self.keeper.step(image, padded[:h, :w], keep, (ph, pw))
         t7 = time.perf_counter()
-        segment = (t3 - t2) + (t7 - t6)  # the mask and, where a region is kept, the composite
-        times = StageTimes(*(1000.0 * d for d in (t1 - t0, t2 - t1, segment, t4 - t3, t5 - t4, t6 - t5)))
+        preprocess = (t1 - t0) + (t2b - t2)  # the sized and padded frame, and the engine's input
+        segment = (t3 - t2b) + (t7 - t6)  # the mask and, where a region is kept, the composite
+        times = StageTimes(*(1000.0 * d for d in (preprocess, t2 - t1, segment, t4 - t3, t5 - t4, t6 - t5)))
         return Stylized(image, times, temporal.reset, mask)

@@ -28,7 +28,9 @@ class TemporalSettings:
     runs at the processing size divided by this. tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
     scene_cut: mean absolute grey difference (0-1) above which the state is reset.
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
-    still camera reuses its features without resampling (which would blur them over time)."""
+    still camera reuses its features without resampling (which would blur them over time).
+    phase_lock: place the frame on the network's canvas so that the scene keeps its position on
+    the 8-pixel grid while the camera moves (phase_lock.py); whole-frame stylisation only."""
 
     strength: float = 0.8
     output_share: float = 0.0
@@ -36,6 +38,7 @@ class TemporalSettings:
     tolerance: float = 0.1
     scene_cut: float = 0.15
     still: float = 0.5
+    phase_lock: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:

@@ -91,6 +91,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray,
         "frames": settings.frames,
         "warmup": settings.warmup,
         "temporal": settings.temporal.strength,
+        "phase_lock": settings.temporal.phase_lock and settings.temporal.strength > 0 and settings.regions.whole_frame,
         "style": settings.style_index,
         "regions": settings.regions_text,
         "source": settings.source,
@@ -104,7 +105,8 @@ def summary_lines(report: dict) -> list[str]:
     lat = report["latency_ms"]
     lines = [f"engine {report['engine']} on {report['provider']}, graph {report['graph']} {report['precision']}, "
              f"CPU {report['machine']['cpu_class']}, "
-             f"{report['size']}, {report['frames']} frames, temporal {report['temporal']}, {report['regions']}",
+             f"{report['size']}, {report['frames']} frames, temporal {report['temporal']} "
+             f"(phase lock {'on' if report['phase_lock'] else 'off'}), {report['regions']}",
              f"throughput {report['fps']:.1f} fps; latency p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
              f"p99 {lat['p99']:.2f} ms"]
     for name, v in report["stages_ms"].items():

@@ -36,10 +36,16 @@ def parse_strength(value: float) -> float:
     return value
 
 
-def _temporal(value: float):
+def _temporal(value: float, phase_lock: str = "on"):
     from stylecam.engines.temporal import TemporalSettings
 
-    return TemporalSettings(strength=parse_strength(value))
+    return TemporalSettings(strength=parse_strength(value), phase_lock=phase_lock == "on")
+
+
+def add_phase_lock_arg(parser) -> None:
+    parser.add_argument("--phase-lock", choices=("on", "off"), default="on",
+                        help="keep the scene on the network's 8-pixel grid while the camera moves (default on; "
+                             "whole-frame stylisation with the temporal path only)")
 
 
 def add_region_args(parser, dest_prefix: str = "") -> None:
@@ -89,7 +95,7 @@ def cmd_stylize(args) -> int:
     from stylecam.assets import paths
 
     size = parse_size(args.size) if args.size else None
-    temporal = _temporal(args.temporal)
+    temporal = _temporal(args.temporal, args.phase_lock)
     style = load_bank().vector(args.style)
     output = Path(args.output)
     check_target(output)
@@ -122,7 +128,8 @@ def cmd_bench(args) -> int:
     choice = load_engine(args.engine)
     if args.json and not Path(args.json).parent.is_dir():
         raise UsageError(f"--json folder does not exist: {Path(args.json).parent}")
-    settings = BenchSettings(args.source, size, args.frames, args.warmup, _temporal(args.temporal), index,
+    temporal = _temporal(args.temporal, args.phase_lock)
+    settings = BenchSettings(args.source, size, args.frames, args.warmup, temporal, index,
                              regions.regions(bank), regions.describe(bank, bank.names[index]))
     report = run_bench(settings, choice, bank.vectors[index], _segmenter_for(regions))
     print("\n".join(summary_lines(report)))
@@ -228,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="stylized.mp4", help="output video (.mp4, .avi, .mkv, .mov)")
     s.add_argument("--style", default="0", help="style name or 0-based index (see `stylecam styles`)")
     s.add_argument("--temporal", type=float, default=0.8, help="temporal strength a in [0, 1]; 0 = per frame")
+    add_phase_lock_arg(s)
     s.add_argument("--size", help="output WxH (default: the input's size)")
     s.add_argument("--quality", type=int, default=18, help="H.264 CRF, 0 (lossless) .. 51 (worst); default 18. "
                    "H.264 needs PyAV ('.[record]'); without it .mp4 is MPEG-4 Part 2 (mp4v)")
@@ -242,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--warmup", type=int, default=20)
     s.add_argument("--engine", default="auto", choices=ENGINE_NAMES)
     s.add_argument("--temporal", type=float, default=0.8)
+    add_phase_lock_arg(s)
     s.add_argument("--style", default="0")
     s.add_argument("--json", help="write the report here as JSON")
     add_region_args(s)

@@ -1,0 +1,115 @@
+"""Phase lock: the frame is placed on the network's canvas so that the scene keeps its position on
+the core's 8-pixel grid while the camera moves.
+
+Why: the network paints its strokes on that grid. Content moved by a whole cell comes out as the
+same strokes, moved; content moved by a fraction of a cell is repainted (benchmarks/shift_probe.py,
+docs/design-notes.md "the grid"), and that repainting is most of the per-frame flicker. Following
+the camera's motion and shifting the frame on the canvas by the whole pixels of it that are not a
+whole cell keeps the grid fixed to the scene: on a pan the strokes travel with it (to half a
+pixel), and the previous fused features are reused at whole-cell positions (copies, not blurred
+resamples).
+
+The canvas is the padded processing frame with DOWNSCALE pixels added each way, split between the
+sides by the offset (reflected), so the engine runs on (H+8)(W+8) pixels instead of HW (+3 % at
+640x480). What the lock follows, and what not: PhaseLock.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from stylecam.engines.contract import DOWNSCALE
+from stylecam.engines.temporal import TemporalInputs
+
+REACH_PX = 32  # motions up to this many pixels per frame (processing frame) are followed
+TRUSTED_SHARE = 0.5  # the share of the frame the flow must be trusted on to be followed
+GROUP_SHARE = 0.5  # the share of the trusted pixels that must move alike to be followed
+HYSTERESIS_PX = 0.1  # the offset moves once the scene is this far past half a pixel from it
+
+
+def dominant_motion(flow: np.ndarray, trusted: np.ndarray, scale: tuple[float, float]) -> np.ndarray | None:
+    """flow: gh x gw x 2 float32 (x, y) in flow pixels; trusted: gh x gw uint8 mask (255 = use);
+    scale: processing pixels per flow pixel (x, y). Returns the mean motion (x, y, processing
+    pixels) of the largest group of trusted pixels that move alike (the fullest 1-pixel bin and
+    its neighbours), or None when that group is the still one (the tracker snaps still flow to
+    zero), holds less than GROUP_SHARE of the trusted pixels (no motion most of the picture
+    shares: a fight, a zoom, a cut the flow did not catch), or is at the edge of REACH_PX."""
+    sx, sy = scale
+    side = 2 * REACH_PX + 1
+    reach = REACH_PX + 0.5
+    hist = cv2.calcHist([flow], [0, 1], trusted, [side, side], [-reach / sx, reach / sx, -reach / sy, reach / sy])
+    bx, by = np.unravel_index(int(np.argmax(hist)), hist.shape)
+    centre = np.array([bx - REACH_PX, by - REACH_PX], np.float32)
+    if not centre.any() or np.abs(centre).max() == REACH_PX:
+        return None
+    lo, hi = (centre - 1.0) / (sx, sy), (centre + 1.0) / (sx, sy)
+    near = cv2.bitwise_and(cv2.inRange(flow, tuple(map(float, lo)), tuple(map(float, hi))), trusted)
+    if cv2.countNonZero(near) < GROUP_SHARE * cv2.countNonZero(trusted):
+        return None
+    mx, my = cv2.mean(flow, near)[:2]
+    return np.array([mx * sx, my * sy])
+
+
+class PhaseLock:
+    """Tracks how far the scene has moved and the canvas offset that cancels it modulo one core
+    cell. offset: (x, y) whole pixels, each in [0, DOWNSCALE): where the padded frame's top-left
+    pixel sits on the canvas.
+
+    It follows the motion most of the picture shares (dominant_motion): a pan or a shake, not a
+    person moving before a still background that shows more, which keeps its grid and strokes.
+    The hysteresis keeps a camera that trembles around half a pixel from flipping the offset
+    (and the strokes with it) every frame."""
+
+    def __init__(self):
+        self.travel = np.zeros(2)  # (x, y) pixels the scene has moved since the reset, processing frame
+        self.lock = np.zeros(2)  # the whole-pixel shift that cancels travel: offset = lock mod DOWNSCALE
+        self.offset = (0, 0)
+        self.previous = (0, 0)  # the offset of the last frame, which the state was computed at
+        self._cells: dict[tuple[int, int], np.ndarray] = {}
+
+    def reset(self) -> None:
+        self.travel[:] = 0.0
+        self.lock[:] = 0.0
+        self.offset = self.previous = (0, 0)
+
+    def update(self, temporal: TemporalInputs, padded_hw: tuple[int, int]) -> tuple[int, int]:
+        """Moves the offset with the dominant motion of the trusted flow and returns it. On a reset
+        the offset stays where it was (there is no previous state to line up with)."""
+        self.previous = self.offset
+        if temporal.reset or temporal.flow is None:
+            return self.offset
+        trusted = cv2.compare(temporal.trust, 0.5, cv2.CMP_GT)
+        if cv2.countNonZero(trusted) < TRUSTED_SHARE * trusted.size:
+            return self.offset  # too little agreement to say how the scene moved
+        gh, gw = trusted.shape
+        motion = dominant_motion(temporal.flow, trusted, (padded_hw[1] / gw, padded_hw[0] / gh))
+        if motion is None:
+            return self.offset
+        # flow is current -> previous (current(x) ~ previous(x + f)): the scene moved by -f.
+        self.travel -= motion
+        far = np.abs(-self.travel - self.lock) > 0.5 + HYSTERESIS_PX
+        self.lock[far] = np.round(-self.travel[far])
+        ox, oy = np.mod(self.lock, DOWNSCALE).astype(int)
+        self.offset = (int(ox), int(oy))
+        return self.offset
+
+    def _grid(self, h: int, w: int) -> np.ndarray:
+        """h x w x 2 float32 (x, y) cell coordinates."""
+        if (h, w) not in self._cells:
+            self._cells[(h, w)] = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
+        return self._cells[(h, w)]
+
+    def canvas_inputs(self, temporal: TemporalInputs, canvas_core: tuple[int, int]) -> TemporalInputs:
+        """The temporal inputs of the padded frame's core grid moved to the canvas's: each canvas
+        cell reads the frame cell under it (displacement and blend resampled, edges replicated) and
+        maps into the previous canvas, whose offset was `previous`."""
+        if temporal.reset:
+            return TemporalInputs(None, np.zeros((1, 1, *canvas_core), np.float32), reset=True,
+                                  flow=temporal.flow, trust=temporal.trust)
+        (ox, oy), (px, py) = self.offset, self.previous
+        canvas_cells, frame_cells = self._grid(*canvas_core), self._grid(*temporal.maps.shape[:2])
+        under = canvas_cells - np.float32([ox / DOWNSCALE, oy / DOWNSCALE])  # the frame cell under each canvas cell
+        shift = cv2.remap(temporal.maps - frame_cells, under, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        maps = canvas_cells + shift + np.float32([(px - ox) / DOWNSCALE, (py - oy) / DOWNSCALE])
+        blend = cv2.remap(temporal.blend[0, 0], under, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return TemporalInputs(maps, blend[None, None], reset=False, flow=temporal.flow, trust=temporal.trust)

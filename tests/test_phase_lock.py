@@ -1,0 +1,116 @@
+"""The phase lock (engines/phase_lock.py) on real frames: it follows a pan so that the scene keeps its
+place on the 8-pixel grid, reuses the state at whole cells, lowers the warping error of a pan,
+and leaves the grid alone for a still camera or a minority moving before a still background."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from stylecam.engines.phase_lock import PhaseLock, dominant_motion
+from stylecam.engines.stability import PairFlows, sharpness
+from stylecam.engines.stylizer import VideoStylizer
+from stylecam.engines.temporal import FlowTracker, TemporalSettings
+
+STEP = (3, 1)  # the pan: the scene moves this many pixels left and up per frame
+SIZE = (256, 144)  # processing frames (w, h)
+
+
+@pytest.fixture(scope="module")
+def pan(frames_small) -> list[np.ndarray]:
+    """An exact pan across a real picture: 256x144 windows of the first frame at 2x, each STEP
+    further right and down than the last."""
+    big = cv2.resize(frames_small[0], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    w, h = SIZE
+    return [np.ascontiguousarray(big[20 + STEP[1] * t:20 + STEP[1] * t + h, 20 + STEP[0] * t:20 + STEP[0] * t + w])
+            for t in range(24)]
+
+
+def trusted_all(shape: tuple[int, int]) -> np.ndarray:
+    return np.full(shape, 255, np.uint8)
+
+
+def test_dominant_motion_is_the_motion_most_of_the_picture_shares():
+    rng = np.random.default_rng(0)
+    flow = np.zeros((60, 80, 2), np.float32)
+    flow[:, :56] = np.float32([0.6, -0.25]) + rng.normal(scale=0.05, size=(60, 56, 2)).astype(np.float32)
+    motion = dominant_motion(flow, trusted_all((60, 80)), (4.0, 4.0))  # 70 % pans, 30 % still
+    np.testing.assert_allclose(motion, [2.4, -1.0], atol=0.05)
+
+    flow[:, :32] = 0.0  # now 60 % still: that is the grid to keep
+    assert dominant_motion(flow, trusted_all((60, 80)), (4.0, 4.0)) is None
+
+    spread = rng.uniform(-3, 3, size=(60, 80, 2)).astype(np.float32)  # no shared motion (a zoom, a fight)
+    assert dominant_motion(spread, trusted_all((60, 80)), (4.0, 4.0)) is None
+
+    mask = trusted_all((60, 80))
+    mask[:, 56:] = 0  # untrusted pixels do not vote
+    flow[:, :56] = np.float32([0.6, -0.25])
+    np.testing.assert_allclose(dominant_motion(flow, mask, (4.0, 4.0)), [2.4, -1.0], atol=1e-5)
+
+
+def test_a_pan_keeps_the_scene_on_the_grid_and_the_state_at_whole_cells(pan):
+    tracker, lock = FlowTracker(TemporalSettings(phase_lock=True)), PhaseLock()
+    ph, pw = SIZE[1], SIZE[0]  # both multiples of 8
+    core = (ph // 8, pw // 8)
+    phases, locked, free = [], [], []
+    for frame in pan:
+        temporal = tracker.step(frame, core)
+        ox, oy = lock.update(temporal, (ph, pw))
+        phases.append(((ox - STEP[0] * len(phases)) % 8, (oy - STEP[1] * len(phases)) % 8))
+        canvas = lock.canvas_inputs(temporal, (core[0] + 1, core[1] + 1))
+        if not canvas.reset:  # how far from whole cells the previous features are read, inside
+            locked.append(np.abs(canvas.maps[2:-2, 2:-2] - np.round(canvas.maps[2:-2, 2:-2])).mean())
+            free.append(np.abs(temporal.maps[2:-2, 2:-2] - np.round(temporal.maps[2:-2, 2:-2])).mean())
+    # A scene point (canvas x = frame x + offset) stays at its place modulo one cell. The flow
+    # is integrated, so its error (a few hundredths of a pixel per frame here) lets the phase slip
+    # by a pixel now and then; unlocked, it would move by STEP every frame.
+    slips = [(a, b) for a, b in zip(phases[1:], phases[2:]) if a != b]
+    assert len(slips) <= len(phases) // 6, phases
+    assert all(max(abs((p - q + 4) % 8 - 4) for p, q in zip(a, b)) == 1 for a, b in slips), phases
+    # the previous features are read at whole cells (copies, not blends) but for the flow's error
+    assert np.median(locked) < 0.1 and np.median(locked) < 0.4 * np.median(free), (locked, free)
+
+
+def test_the_lock_lowers_the_warping_error_of_a_pan_and_keeps_it_sharp(ort_engine, bank, pan):
+    flows = PairFlows(pan)
+    for style in (0, 3):
+        outputs = {}
+        for lock in (False, True):
+            stylizer = VideoStylizer(ort_engine, bank.vectors[style], TemporalSettings(phase_lock=lock))
+            outputs[lock] = [stylizer.step(f).image for f in pan]
+        free, locked = (flows.warping_error(outputs[k]) for k in (False, True))
+        assert locked < 0.6 * free, (style, locked, free)
+        sharp_free, sharp_locked = (np.mean([sharpness(o) for o in outputs[k][4:]]) for k in (False, True))
+        assert sharp_locked > 0.95 * sharp_free, (style, sharp_locked, sharp_free)
+
+
+def test_a_still_camera_and_a_small_mover_leave_the_grid_alone(ort_engine, bank, frames_small):
+    """Sensor noise on a still picture, then a patch (a fifth of the frame) moving across it."""
+    rng = np.random.default_rng(3)
+    still = cv2.resize(frames_small[5], SIZE)
+    patch = cv2.resize(frames_small[30], (96, 64))
+    frames = []
+    for t in range(16):
+        frame = np.clip(still + rng.normal(scale=2.0, size=still.shape), 0, 255).astype(np.uint8)
+        if t >= 8:
+            x = 20 + 4 * (t - 8)
+            frame[40:104, x:x + 96] = patch
+        frames.append(frame)
+    stylizer = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(phase_lock=True))
+    offsets = []
+    for frame in frames:
+        stylizer.step(frame)
+        offsets.append(stylizer.phase.offset)
+    assert set(offsets) == {(0, 0)}, offsets
+
+
+def test_the_canvas_margin_changes_the_picture_only_at_its_edges(ort_engine, bank, frames_small):
+    """On the first frame (offset 0) the locked output is the plain one, but for the reflected
+    margin's small effect on the normalisation and on the last pixels before it."""
+    frame = cv2.resize(frames_small[0], SIZE)
+    plain = VideoStylizer(ort_engine, bank.vectors[1], TemporalSettings(phase_lock=False)).step(frame).image
+    locked = VideoStylizer(ort_engine, bank.vectors[1], TemporalSettings(phase_lock=True)).step(frame).image
+    assert locked.shape == plain.shape
+    inner = np.abs(locked[:-16, :-16].astype(int) - plain[:-16, :-16])
+    assert inner.mean() < 3.0, inner.mean()  # the plain output moved by 1 px differs by 6.9
