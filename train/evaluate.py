@@ -145,6 +145,22 @@ def static_camera_clip(photo: np.ndarray, frames: int, size: tuple[int, int], se
     return out
 
 
+def handheld_camera_clip(photo: np.ndarray, frames: int, size: tuple[int, int], shake: float = 1.5,
+                         seed: int = 0) -> list[np.ndarray]:
+    """A hand-held webcam: one real photo seen through a camera that wanders (a random walk of
+    `shake` px std per frame, pulled back by 10 % a frame), with sensor noise (sigma 2/255)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    base = cv2.resize(photo, (w + 64, h + 64), interpolation=cv2.INTER_AREA).astype(np.float32)
+    position, out = np.zeros(2), []
+    for _ in range(frames):
+        position = 0.9 * position + rng.normal(0, shake, 2)
+        m = np.float32([[1, 0, position[0] - 32], [0, 1, position[1] - 32]])
+        moved = cv2.warpAffine(base, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        out.append(np.clip(moved + rng.normal(0, 2.0, moved.shape), 0, 255).astype(np.uint8))
+    return out
+
+
 def sharpness_drift(engine: Engine, style: np.ndarray, clip: list[np.ndarray], strength: float) -> dict[str, float]:
     """Mean Laplacian variance over frames 250-300 (or the last sixth) vs 1-50, temporal on and off."""
     n = len(clip)

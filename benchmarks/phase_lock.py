@@ -1,0 +1,155 @@
+"""The phase lock (engines/phase_lock.py) off and on, in one run on one machine.
+
+  quality  per clip and style: E_warp of network v2's per-frame output and of its temporal output
+           with the lock off and on, as shares of v1's per-frame E_warp (v1 as shipped, from
+           benchmarks/v1/), and the temporal output's Laplacian variance over v2's per-frame
+           output (moving sharpness); on a still camera (kodim04, sensor noise, 0.15 px jitter,
+           640x480) the same ratio over the last sixth of 300 frames (still sharpness)
+  handheld the clip part on a hand-held camera (train/evaluate.handheld_camera_clip: kodim04 at 640x480,
+           a wandering camera of 1.5 px std per frame, sensor noise; 60 frames)
+  timing   the whole VideoStylizer step at 640x480 on the sample clip, lock off and on
+           alternating frame by frame: ms per stage, p50
+  --sheet  a picture to look at: frames 76 and 77 of the first --clip (default Tears of Steel, a pan) per
+           frame, lock off and lock on, each with their difference after the flow (x3)
+
+    python benchmarks/phase_lock.py --clip ../shared/data/video/clips/tears_of_steel_excerpt_640x360.mp4 \\
+        --style starry_night --json docs/bench/phase_lock.json
+The machine's CPU class (AVX2 / AVX-512) is recorded with the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from v1_engine import V1_STYLES, V1Engine  # noqa: E402
+
+from stylecam.app.cli.loading import load_engine  # noqa: E402
+from stylecam.assets import paths  # noqa: E402
+from stylecam.engines.host import cpu_class  # noqa: E402
+from stylecam.engines.stability import PairFlows, sharpness, warp_by_flow  # noqa: E402
+from stylecam.engines.styles import StyleBank  # noqa: E402
+from stylecam.engines.stylizer import STAGES, VideoStylizer  # noqa: E402
+from stylecam.engines.temporal import TemporalSettings  # noqa: E402
+from stylecam.train.evaluate import handheld_camera_clip, read_clip, static_camera_clip  # noqa: E402
+
+PER_FRAME = TemporalSettings(strength=0.0)
+LOCK = {"off": TemporalSettings(phase_lock=False), "on": TemporalSettings(phase_lock=True)}
+
+
+def outputs(engine, style: np.ndarray, frames: list[np.ndarray], settings: TemporalSettings) -> list[np.ndarray]:
+    stylizer = VideoStylizer(engine, style, settings)
+    return [stylizer.step(f).image for f in frames]
+
+
+def mean_sharpness(images: list[np.ndarray]) -> float:
+    return float(np.mean([sharpness(i) for i in images]))
+
+
+def quality(engine, bank: StyleBank, v1, v1_bank: StyleBank, names: list[str], clips: dict, still: list[np.ndarray],
+            log) -> dict:
+    report = {}
+    for clip_name, frames in clips.items():
+        flows = PairFlows(frames)
+        for name in names:
+            base = flows.warping_error(outputs(v1, v1_bank.vector(name), frames, PER_FRAME))
+            per_frame = outputs(engine, bank.vector(name), frames, PER_FRAME)
+            row = {"v1_per_frame_ewarp": base, "per_frame_vs_v1": round(flows.warping_error(per_frame) / base, 3)}
+            for lock, settings in LOCK.items():
+                temporal = outputs(engine, bank.vector(name), frames, settings)
+                row[f"lock_{lock}_vs_v1"] = round(flows.warping_error(temporal) / base, 3)
+                row[f"lock_{lock}_moving_sharpness"] = round(mean_sharpness(temporal) / mean_sharpness(per_frame), 3)
+            report.setdefault(clip_name, {})[name] = row
+            log(f"{clip_name} {name}: {json.dumps(row)}")
+    late = slice(len(still) * 5 // 6, len(still))
+    for name in names if still else []:
+        per_frame = mean_sharpness(outputs(engine, bank.vector(name), still, PER_FRAME)[late])
+        row = {f"lock_{lock}_still_sharpness": round(mean_sharpness(outputs(engine, bank.vector(name), still, s)[late])
+                                                     / per_frame, 3) for lock, s in LOCK.items()}
+        report.setdefault("still_camera_kodim04_640x480", {})[name] = row
+        log(f"still {name}: {json.dumps(row)}")
+    return report
+
+
+def timing(engine, style: np.ndarray, frames: list[np.ndarray]) -> dict:
+    stylizers = {lock: VideoStylizer(engine, style, s, (640, 480)) for lock, s in LOCK.items()}
+    times = {lock: [] for lock in LOCK}
+    for frame in frames:
+        for lock, stylizer in stylizers.items():
+            times[lock].append(stylizer.step(frame).times)
+    out = {}
+    for lock, ts in times.items():
+        ts = ts[10:]  # warm-up
+        row = {s: round(float(np.median([getattr(t, s) for t in ts])), 2) for s in STAGES}
+        row["overhead"] = round(float(np.median([t.overhead for t in ts])), 2)
+        row["total"] = round(float(np.median([t.total for t in ts])), 2)
+        row["overhead_share_of_engine"] = round(row["overhead"] / row["engine"], 3)
+        out[f"lock_{lock}"] = row
+    out["engine_on_over_off"] = round(out["lock_on"]["engine"] / out["lock_off"]["engine"], 3)
+    return out
+
+
+def sheet(engine, style: np.ndarray, frames: list[np.ndarray], path: Path, t: int = 76) -> None:
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames[t:t + 2]]
+    forward = dis.calc(grey[0], grey[1], None)
+    h, w = frames[t].shape[:2]
+    crop = (slice(h // 4, h // 4 + h // 2), slice(w // 3, w // 3 + w * 3 // 8))
+    rows = []
+    for label, settings in (("per frame", PER_FRAME), ("lock off", LOCK["off"]), ("lock on", LOCK["on"])):
+        out = outputs(engine, style, frames[:t + 2], settings)
+        a, b = out[t].astype(np.float32), warp_by_flow(out[t + 1].astype(np.float32), forward)
+        diff = cv2.cvtColor(np.clip(np.abs(a - b).max(axis=2) * 3, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+        row = np.hstack([cv2.resize(i[crop], None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+                         for i in (out[t], out[t + 1], diff)])
+        cv2.putText(row, f"{label}: frames {t}, {t + 1}, |difference after the flow| x3 (mean {np.abs(a - b).mean():.1f})",
+                    (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+        rows.append(row)
+    cv2.imwrite(str(path), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--parts", default="quality,timing")
+    p.add_argument("--style", action="append", help="styles for the quality part (default starry_night, udnie)")
+    p.add_argument("--clip", action="append", help="clips (default all in DATA/video/clips)")
+    p.add_argument("--clip-frames", type=int, default=120)
+    p.add_argument("--json", type=Path)
+    p.add_argument("--sheet", type=Path, help="also write the picture described above here (.jpg)")
+    args = p.parse_args()
+    data = Path(args.data)
+    engine, bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    report = {"cpu": cpu_class(), "graph": engine.graph}
+    if "quality" in args.parts.split(","):
+        clip_paths = [Path(c) for c in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
+        clips = {c.stem: read_clip(c, args.clip_frames) for c in clip_paths}
+        still = static_camera_clip(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), 300, (640, 480))
+        report["quality"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
+                                    args.style or ["starry_night", "udnie"], clips, still, log)
+    if "handheld" in args.parts.split(","):
+        photo = cv2.imread(str(data / "content" / "kodak" / "kodim04.png"))
+        clips = {"handheld_kodim04_640x480": handheld_camera_clip(photo, 60, (640, 480))}
+        report["handheld"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
+                                     args.style or ["starry_night", "udnie"], clips, [], log)
+    if "timing" in args.parts.split(","):
+        sample = [cv2.resize(f, (640, 480)) for f in read_clip(paths.sample_clip(), 240)[21:240]]
+        report["timing_640x480_ms_p50"] = timing(engine, bank.vectors[0], sample)
+        log(f"timing: {json.dumps(report['timing_640x480_ms_p50'])}")
+    if args.sheet:
+        first = Path(args.clip[0]) if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))[-1]
+        sheet(engine, bank.vector("starry_night"), read_clip(first, 80), args.sheet)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
