@@ -107,9 +107,16 @@ class PhaseLock:
             return TemporalInputs(None, np.zeros((1, 1, *canvas_core), np.float32), reset=True,
                                   flow=temporal.flow, trust=temporal.trust)
         (ox, oy), (px, py) = self.offset, self.previous
-        canvas_cells, frame_cells = self._grid(*canvas_core), self._grid(*temporal.maps.shape[:2])
-        under = canvas_cells - np.float32([ox / DOWNSCALE, oy / DOWNSCALE])  # the frame cell under each canvas cell
-        shift = cv2.remap(temporal.maps - frame_cells, under, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        canvas_cells = self._grid(*canvas_core)
+        shift = self.to_canvas(temporal.maps - self._grid(*temporal.maps.shape[:2]), canvas_core, DOWNSCALE)
         maps = canvas_cells + shift + np.float32([(px - ox) / DOWNSCALE, (py - oy) / DOWNSCALE])
-        blend = cv2.remap(temporal.blend[0, 0], under, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        blend = self.to_canvas(temporal.blend[0, 0], canvas_core, DOWNSCALE)
         return TemporalInputs(maps, blend[None, None], reset=False, flow=temporal.flow, trust=temporal.trust)
+
+    def to_canvas(self, field: np.ndarray, canvas_hw: tuple[int, int], cell_px: int) -> np.ndarray:
+        """A float32 map on a grid of `cell_px`-pixel cells of the padded frame (h x w or
+        h x w x 2) resampled onto the same grid of the canvas: each canvas cell reads the frame
+        cell under it (bilinear, edges replicated)."""
+        ox, oy = self.offset
+        under = self._grid(*canvas_hw) - np.float32([ox / cell_px, oy / cell_px])
+        return cv2.remap(field, under, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

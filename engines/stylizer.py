@@ -152,7 +152,7 @@ class VideoStylizer:
         temporal = self.tracker.step(padded, core)
         s = self.tracker.settings
         offset = None
-        if s.phase_lock and s.strength > 0.0 and self.regions.whole_frame:
+        if s.phase_lock and s.strength > 0.0:
             offset = self.phase.update(temporal, (ph, pw))
             core = (core[0] + 1, core[1] + 1)
             temporal = self.phase.canvas_inputs(temporal, core)
@@ -178,7 +178,10 @@ class VideoStylizer:
         if style_b is None:
             output, self.state = self.engine.run(blob, style, self._prev, temporal.blend)
         else:
-            output, self.state = self.engine.run_two(blob, style, style_b, mask[None, None], self._prev, temporal.blend)
+            region = mask if offset is None else self.phase.to_canvas(mask, (blob.shape[2] // REGION_DOWNSCALE,
+                                                                             blob.shape[3] // REGION_DOWNSCALE),
+                                                                    REGION_DOWNSCALE)
+            output, self.state = self.engine.run_two(blob, style, style_b, region[None, None], self._prev, temporal.blend)
         t4 = time.perf_counter()
 
         ox, oy = offset or (0, 0)

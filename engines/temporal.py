@@ -30,7 +30,7 @@ class TemporalSettings:
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
     still camera reuses its features without resampling (which would blur them over time).
     phase_lock: place the frame on the network's canvas so that the scene keeps its position on
-    the 8-pixel grid while the camera moves (phase_lock.py); whole-frame stylisation only."""
+    the 8-pixel grid while the camera moves (phase_lock.py)."""
 
     strength: float = 0.8
     output_share: float = 0.0

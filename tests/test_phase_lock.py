@@ -127,3 +127,17 @@ def test_the_lock_steadies_a_hand_held_camera(ort_engine, bank, frames_small):
         stylizer = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(phase_lock=lock))
         errors[lock] = flows.warping_error([stylizer.step(f).image for f in shaky])
     assert errors[True] < 0.5 * errors[False], errors  # 0.26-0.32 over three seeds
+
+
+def test_maps_on_the_frame_grid_move_onto_the_canvas_by_the_offset():
+    """The region map (1/4 grid) and the blend (1/8) go where the frame sits on the canvas."""
+    lock = PhaseLock()
+    lock.offset = (4, 0)  # one 1/4-grid cell right, half a core cell
+    region = np.zeros((36, 64), np.float32)
+    region[:, 20:] = 1.0
+    moved = lock.to_canvas(region, (38, 66), 4)
+    assert moved.shape == (38, 66)
+    assert np.array_equal(moved[:, :21], np.zeros((38, 21), np.float32))
+    assert np.array_equal(moved[:, 21:65], np.ones((38, 44), np.float32))
+    blend = lock.to_canvas(region[::2, ::2].copy(), (19, 33), 8)  # half a cell: the edge is blended
+    np.testing.assert_allclose(blend[0, 9:12], [0.0, 0.5, 1.0])

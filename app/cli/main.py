@@ -44,8 +44,8 @@ def _temporal(value: float, phase_lock: str = "on"):
 
 def add_phase_lock_arg(parser) -> None:
     parser.add_argument("--phase-lock", choices=("on", "off"), default="on",
-                        help="keep the scene on the network's 8-pixel grid while the camera moves (default on; "
-                             "whole-frame stylisation with the temporal path only)")
+                        help="keep the scene on the network's 8-pixel grid while the camera moves "
+                             "(default on; with the temporal path only)")
 
 
 def add_region_args(parser, dest_prefix: str = "") -> None:
