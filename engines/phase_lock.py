@@ -24,6 +24,7 @@ from stylecam.engines.temporal import TemporalInputs
 REACH_PX = 32  # motions up to this many pixels per frame (processing frame) are followed
 TRUSTED_SHARE = 0.5  # the share of the frame the flow must be trusted on to be followed
 GROUP_SHARE = 0.5  # the share of the trusted pixels that must move alike to be followed
+MIN_STEP_PX = 1.0  # slower motion is followed only when the last frame's went the same way (see PhaseLock)
 HYSTERESIS_PX = 0.1  # the offset moves once the scene is this far past half a pixel from it
 
 
@@ -32,8 +33,9 @@ def dominant_motion(flow: np.ndarray, trusted: np.ndarray, scale: tuple[float, f
     scale: processing pixels per flow pixel (x, y). Returns the mean motion (x, y, processing
     pixels) of the largest group of trusted pixels that move alike (the fullest 1-pixel bin and
     its neighbours), or None when that group is the still one (the tracker snaps still flow to
-    zero), holds less than GROUP_SHARE of the trusted pixels (no motion most of the picture
-    shares: a fight, a zoom, a cut the flow did not catch), or is at the edge of REACH_PX."""
+    zero), holds less than GROUP_SHARE of the trusted pixels (no
+    motion most of the picture shares: a fight, a zoom, a cut the flow did not catch), or is at
+    the edge of REACH_PX."""
     sx, sy = scale
     side = 2 * REACH_PX + 1
     reach = REACH_PX + 0.5
@@ -46,8 +48,7 @@ def dominant_motion(flow: np.ndarray, trusted: np.ndarray, scale: tuple[float, f
     near = cv2.bitwise_and(cv2.inRange(flow, tuple(map(float, lo)), tuple(map(float, hi))), trusted)
     if cv2.countNonZero(near) < GROUP_SHARE * cv2.countNonZero(trusted):
         return None
-    mx, my = cv2.mean(flow, near)[:2]
-    return np.array([mx * sx, my * sy])
+    return np.array(cv2.mean(flow, near)[:2]) * (sx, sy)
 
 
 class PhaseLock:
@@ -58,33 +59,40 @@ class PhaseLock:
     It follows the motion most of the picture shares (dominant_motion): a pan or a shake, not a
     person moving before a still background that shows more, which keeps its grid and strokes.
     The hysteresis keeps a camera that trembles around half a pixel from flipping the offset
-    (and the strokes with it) every frame."""
+    (and the strokes with it) every frame. Motion under MIN_STEP_PX counts only when the frame
+    before moved the same way (a slow pan): on a still camera the flow's noise now and then
+    makes a lone step of 0.5-0.8 px, and following it would repaint the picture for nothing."""
 
     def __init__(self):
         self.travel = np.zeros(2)  # (x, y) pixels the scene has moved since the reset, processing frame
         self.lock = np.zeros(2)  # the whole-pixel shift that cancels travel: offset = lock mod DOWNSCALE
         self.offset = (0, 0)
         self.previous = (0, 0)  # the offset of the last frame, which the state was computed at
+        self.last_motion: np.ndarray | None = None  # the dominant motion of the last frame, if any
         self._cells: dict[tuple[int, int], np.ndarray] = {}
 
     def reset(self) -> None:
         self.travel[:] = 0.0
         self.lock[:] = 0.0
         self.offset = self.previous = (0, 0)
+        self.last_motion = None
 
     def update(self, temporal: TemporalInputs, padded_hw: tuple[int, int]) -> tuple[int, int]:
         """Moves the offset with the dominant motion of the trusted flow and returns it. On a reset
         the offset stays where it was (there is no previous state to line up with)."""
         self.previous = self.offset
+        last, self.last_motion = self.last_motion, None
         if temporal.reset or temporal.flow is None:
             return self.offset
         trusted = cv2.compare(temporal.trust, 0.5, cv2.CMP_GT)
         if cv2.countNonZero(trusted) < TRUSTED_SHARE * trusted.size:
             return self.offset  # too little agreement to say how the scene moved
         gh, gw = trusted.shape
-        motion = dominant_motion(temporal.flow, trusted, (padded_hw[1] / gw, padded_hw[0] / gh))
+        motion = self.last_motion = dominant_motion(temporal.flow, trusted, (padded_hw[1] / gw, padded_hw[0] / gh))
         if motion is None:
             return self.offset
+        if np.abs(motion).max() < MIN_STEP_PX and (last is None or float(np.dot(motion, last)) <= 0.0):
+            return self.offset  # a lone small step: noise more likely than motion
         # flow is current -> previous (current(x) ~ previous(x + f)): the scene moved by -f.
         self.travel -= motion
         far = np.abs(-self.travel - self.lock) > 0.5 + HYSTERESIS_PX
