@@ -2,7 +2,8 @@
 
 Frames in and out are H x W x 3 uint8 BGR, C-contiguous. The processing size is the output size;
 frames of another size are resized to it, and sizes that are not multiples of 8 are padded
-(reflected) for the network and cropped back. With `regions` set (regions.py), a person mask is
+(reflected) for the network and cropped back. With the temporal path on, the phase lock
+(phase_lock.py) places the padded frame on a canvas 8 px larger each way for the network. With `regions` set (regions.py), a person mask is
 made each frame (segmenter.py, steadied and feathered by person_mask.py) and the person and the
 background are painted as the regions say.
 """
@@ -79,7 +80,8 @@ class VideoStylizer:
         self.size = size
         self.state: np.ndarray | None = None  # 1 x h x w x C, the last fused features
         self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
-        self._buffers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # the sized and the padded frame
+        self._canvas: tuple[np.ndarray, np.ndarray] | None = None  # the phase-lock canvas (uint8 BGR) and the engine input
 
     def reset(self) -> None:
         """Forget the previous frame (the next one is stylised on its own)."""
@@ -113,7 +115,6 @@ class VideoStylizer:
         ph, pw = _padded(h), _padded(w)
         if self._buffers is None or self._buffers[0].shape[:2] != (h, w) or self._buffers[1].shape[:2] != (ph, pw):
             self._buffers = (np.empty((h, w, 3), np.uint8), np.empty((ph, pw, 3), np.uint8))
-            self._canvas = None
         sized, padded = self._buffers
         if (frame.shape[1], frame.shape[0]) != (w, h):
             shrink = w * h < frame.shape[0] * frame.shape[1]
@@ -131,15 +132,17 @@ class VideoStylizer:
         `offset` (phase_lock.py) the padded frame at that (x, y) on a canvas DOWNSCALE pixels
         larger each way, reflected. Valid until the next call."""
         ph, pw = padded.shape[:2]
+        ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
+        if self._canvas is None or self._canvas[1].shape[2:] != (ch, cw):
+            self._canvas = (np.empty((ch, cw, 3), np.uint8), np.empty((1, 3, ch, cw), np.float32))
+        canvas, blob = self._canvas
         if offset is not None:
             ox, oy = offset
-            padded = cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101)
-        shape = (1, 3, *padded.shape[:2])
-        if self._canvas is None or self._canvas.shape != shape:
-            self._canvas = np.empty(shape, np.float32)
+            cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101, dst=canvas)
+            padded = canvas
         for c in range(3):  # BGR HWC uint8 -> RGB CHW float32 / 255
-            np.multiply(padded[..., 2 - c], np.float32(1.0 / 255.0), out=self._canvas[0, c], casting="unsafe")
-        return self._canvas
+            np.multiply(padded[..., 2 - c], np.float32(1.0 / 255.0), out=blob[0, c], casting="unsafe")
+        return blob
 
     def step(self, frame: np.ndarray) -> Stylized:
         t0 = time.perf_counter()
@@ -178,9 +181,10 @@ class VideoStylizer:
         if style_b is None:
             output, self.state = self.engine.run(blob, style, self._prev, temporal.blend)
         else:
-            region = mask if offset is None else self.phase.to_canvas(mask, (blob.shape[2] // REGION_DOWNSCALE,
-                                                                             blob.shape[3] // REGION_DOWNSCALE),
-                                                                    REGION_DOWNSCALE)
+            region = mask
+            if offset is not None:  # the region map onto the canvas's 1/4 grid
+                grid = (blob.shape[2] // REGION_DOWNSCALE, blob.shape[3] // REGION_DOWNSCALE)
+                region = self.phase.to_canvas(mask, grid, REGION_DOWNSCALE)
             output, self.state = self.engine.run_two(blob, style, style_b, region[None, None], self._prev, temporal.blend)
         t4 = time.perf_counter()
 
