@@ -5,9 +5,9 @@ Why: the network paints its strokes on that grid. Content moved by a whole cell 
 same strokes, moved; content moved by a fraction of a cell is repainted (benchmarks/shift_probe.py,
 docs/design-notes.md "the grid"), and that repainting is most of the per-frame flicker. Following
 the camera's motion and shifting the frame on the canvas by the whole pixels of it that are not a
-whole cell keeps the grid fixed to the scene: on a pan the strokes travel with it (to half a
-pixel), and the previous fused features are reused at whole-cell positions (copies, not blurred
-resamples).
+whole cell keeps the grid fixed to the scene: on a pan the strokes travel with it (to 0.6 px,
+the rounding and its hysteresis), and the previous fused features are read near whole cells, so
+their resampling blends little (exact copies only for whole-pixel motion).
 
 The canvas is the padded processing frame with DOWNSCALE pixels added each way, split between the
 sides by the offset (reflected), so the engine runs on (H+8)(W+8) pixels instead of HW (+3 % at
@@ -32,7 +32,7 @@ def dominant_motion(flow: np.ndarray, trusted: np.ndarray, scale: tuple[float, f
     """flow: gh x gw x 2 float32 (x, y) in flow pixels; trusted: gh x gw uint8 mask (255 = use);
     scale: processing pixels per flow pixel (x, y). Returns the mean motion (x, y, processing
     pixels) of the largest group of trusted pixels that move alike (the fullest 1-pixel bin and
-    its neighbours), or None when that group is the still one (the tracker snaps still flow to
+    the moving pixels within 1 px of its centre), or None when that group is the still one (the tracker snaps still flow to
     zero), holds less than GROUP_SHARE of the trusted pixels (no
     motion most of the picture shares: a fight, a zoom, a cut the flow did not catch), or is at
     the edge of REACH_PX."""
@@ -46,6 +46,7 @@ def dominant_motion(flow: np.ndarray, trusted: np.ndarray, scale: tuple[float, f
         return None
     lo, hi = (centre - 1.0) / (sx, sy), (centre + 1.0) / (sx, sy)
     near = cv2.bitwise_and(cv2.inRange(flow, tuple(map(float, lo)), tuple(map(float, hi))), trusted)
+    near = cv2.bitwise_and(near, cv2.bitwise_not(cv2.inRange(flow, (0.0, 0.0), (0.0, 0.0))))  # not the snapped still
     if cv2.countNonZero(near) < GROUP_SHARE * cv2.countNonZero(trusted):
         return None
     return np.array(cv2.mean(flow, near)[:2]) * (sx, sy)
@@ -61,7 +62,9 @@ class PhaseLock:
     The hysteresis keeps a camera that trembles around half a pixel from flipping the offset
     (and the strokes with it) every frame. Motion under MIN_STEP_PX counts only when the frame
     before moved the same way (a slow pan): on a still camera the flow's noise now and then
-    makes a lone step of 0.5-0.8 px, and following it would repaint the picture for nothing."""
+    makes a lone step of 0.5-0.8 px, and following it would repaint the picture for nothing. A
+    step not followed is not added to the travel either: the grid then stays where it was, as
+    with no lock."""
 
     def __init__(self):
         self.travel = np.zeros(2)  # (x, y) pixels the scene has moved since the reset, processing frame
@@ -112,8 +115,7 @@ class PhaseLock:
         cell reads the frame cell under it (displacement and blend resampled, edges replicated) and
         maps into the previous canvas, whose offset was `previous`."""
         if temporal.reset:
-            return TemporalInputs(None, np.zeros((1, 1, *canvas_core), np.float32), reset=True,
-                                  flow=temporal.flow, trust=temporal.trust)
+            return TemporalInputs(None, np.zeros((1, 1, *canvas_core), np.float32), reset=True)
         (ox, oy), (px, py) = self.offset, self.previous
         canvas_cells = self._grid(*canvas_core)
         shift = self.to_canvas(temporal.maps - self._grid(*temporal.maps.shape[:2]), canvas_core, DOWNSCALE)

@@ -3,9 +3,9 @@
 Frames in and out are H x W x 3 uint8 BGR, C-contiguous. The processing size is the output size;
 frames of another size are resized to it, and sizes that are not multiples of 8 are padded
 (reflected) for the network and cropped back. With the temporal path on, the phase lock
-(phase_lock.py) places the padded frame on a canvas 8 px larger each way for the network. With `regions` set (regions.py), a person mask is
-made each frame (segmenter.py, steadied and feathered by person_mask.py) and the person and the
-background are painted as the regions say.
+(phase_lock.py) places the padded frame on a canvas 8 px larger each way for the network. With
+`regions` set (regions.py), a person mask is made each frame (segmenter.py, steadied and
+feathered by person_mask.py) and the person and the background are painted as the regions say.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from stylecam.engines.person_mask import MaskSettings, MaskTracker
 from stylecam.engines.phase_lock import PhaseLock
 from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
 from stylecam.engines.segmenter import PersonSegmenter
-from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
+from stylecam.engines.temporal import FlowTracker, TemporalInputs, TemporalSettings, warp_state
 
 STAGES = ("preprocess", "flow", "segment", "engine", "postprocess", "blend")
 
@@ -32,7 +32,7 @@ class StageTimes:
     """Milliseconds spent in each stage of one step."""
 
     preprocess: float = 0.0
-    flow: float = 0.0  # flow, trust, and the previous state warped to this frame
+    flow: float = 0.0  # flow, trust, the phase lock, and the previous state warped to this frame
     segment: float = 0.0  # the person mask (segmenter, steadying, feathering); 0 for the whole frame
     engine: float = 0.0
     postprocess: float = 0.0
@@ -81,7 +81,7 @@ class VideoStylizer:
         self.state: np.ndarray | None = None  # 1 x h x w x C, the last fused features
         self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
         self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # the sized and the padded frame
-        self._canvas: tuple[np.ndarray, np.ndarray] | None = None  # the phase-lock canvas (uint8 BGR) and the engine input
+        self._canvas: tuple[np.ndarray | None, np.ndarray] | None = None  # phase-lock canvas (uint8 BGR), engine input
 
     def reset(self) -> None:
         """Forget the previous frame (the next one is stylised on its own)."""
@@ -134,7 +134,8 @@ class VideoStylizer:
         ph, pw = padded.shape[:2]
         ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
         if self._canvas is None or self._canvas[1].shape[2:] != (ch, cw):
-            self._canvas = (np.empty((ch, cw, 3), np.uint8), np.empty((1, 3, ch, cw), np.float32))
+            canvas = None if offset is None else np.empty((ch, cw, 3), np.uint8)
+            self._canvas = (canvas, np.empty((1, 3, ch, cw), np.float32))
         canvas, blob = self._canvas
         if offset is not None:
             ox, oy = offset
@@ -162,7 +163,10 @@ class VideoStylizer:
         state_shape = (1, *core, self.engine.core_channels)
         if self._prev is None or self._prev.shape != state_shape:
             self._prev = np.zeros(state_shape, np.float32)
-        if temporal.reset or self.state is None or self.state.shape != state_shape:
+        if not temporal.reset and (self.state is None or self.state.shape != state_shape):
+            # no state for this grid (the canvas came or went with the temporal strength): start afresh
+            temporal = TemporalInputs(None, np.zeros((1, 1, *core), np.float32), reset=True)
+        if temporal.reset:
             self._prev.fill(0.0)
         else:
             warp_state(self.state, temporal.maps, out=self._prev)

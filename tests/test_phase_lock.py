@@ -86,7 +86,7 @@ def test_the_lock_lowers_the_warping_error_of_a_pan_and_keeps_it_sharp(ort_engin
         assert sharp_locked > 0.95 * sharp_free, (style, sharp_locked, sharp_free)
 
 
-def test_a_still_camera_and_a_small_mover_leave_the_grid_alone(ort_engine, bank, frames_small):
+def test_a_still_camera_and_a_small_mover_leave_the_grid_alone(frames_small):
     """A tripod camera (sensor noise, 0.15 px jitter: the flow's noise now and then makes a lone
     step of over half a pixel), then a patch (a sixth of the frame) moving across the picture."""
     frames = static_camera_clip(frames_small[5], 120, SIZE)
@@ -134,3 +134,40 @@ def test_maps_on_the_frame_grid_move_onto_the_canvas_by_the_offset():
     assert np.array_equal(moved[:, 21:65], np.ones((38, 44), np.float32))
     blend = lock.to_canvas(region[::2, ::2].copy(), (19, 33), 8)  # half a cell: the edge is blended
     np.testing.assert_allclose(blend[0, 9:12], [0.0, 0.5, 1.0])
+
+
+class FrameEngine:
+    """An engine whose output is its input image (and whose state is zeros): what comes out of
+    the stylizer is then exactly the part of the canvas it cuts back out."""
+
+    name, provider, precision, graph, core_channels = "frame", "none", "fp32", "identity", 4
+
+    def run(self, image, style, prev, blend):
+        assert prev.shape[1:3] == blend.shape[2:] == (image.shape[2] // 8, image.shape[3] // 8)
+        return image.copy(), np.zeros_like(prev)
+
+
+def test_the_frame_is_cut_back_out_of_the_canvas_exactly_at_any_offset(pan):
+    """Sizes that are not multiples of 8 too (pad and canvas together); the offset goes round."""
+    stylizer = VideoStylizer(FrameEngine(), np.zeros(4, np.float32), TemporalSettings(phase_lock=True), (250, 138))
+    offsets = set()
+    for frame in pan:
+        sized = cv2.resize(frame, (250, 138), interpolation=cv2.INTER_AREA)
+        out = stylizer.step(frame).image
+        offsets.add(stylizer.phase.offset)
+        assert np.array_equal(out, sized)
+    assert len(offsets) >= 4, offsets  # the pan moved the frame around the canvas
+
+
+def test_the_temporal_strength_back_from_zero_starts_afresh(ort_engine, bank, frames_small):
+    """At a = 0 there is no canvas, so the state has another shape: the first frame back must not
+    fuse with zeros (that faded the picture for ~10 frames)."""
+    frames = [cv2.resize(f, SIZE) for f in frames_small[:8]]
+    stylizer = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(strength=0.0))
+    for frame in frames[:4]:
+        stylizer.step(frame)
+    stylizer.set_temporal(TemporalSettings(strength=0.8))
+    back = stylizer.step(frames[4])
+    alone = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(strength=0.8)).step(frames[4])
+    assert back.reset
+    assert np.array_equal(back.image, alone.image)
