@@ -61,8 +61,9 @@ class PhaseLock:
     person moving before a still background that shows more, which keeps its grid and strokes.
     The hysteresis keeps a camera that trembles around half a pixel from flipping the offset
     (and the strokes with it) every frame. Motion under MIN_STEP_PX counts only when the frame
-    before moved the same way (a slow pan): on a still camera the flow's noise now and then
-    makes a lone step of 0.5-0.8 px, and following it would repaint the picture for nothing. A
+    before moved the same way (a slow pan): a camera on a stand trembles back and forth, now
+    and then by over half a pixel in one frame, and following that would repaint the picture
+    for nothing. A
     step not followed is not added to the travel either: the grid then stays where it was, as
     with no lock."""
 

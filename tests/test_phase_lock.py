@@ -87,7 +87,7 @@ def test_the_lock_lowers_the_warping_error_of_a_pan_and_keeps_it_sharp(ort_engin
 
 
 def test_a_still_camera_and_a_small_mover_leave_the_grid_alone(frames_small):
-    """A tripod camera (sensor noise, 0.15 px jitter: the flow's noise now and then makes a lone
+    """A tripod camera (sensor noise, 0.15 px jitter, independent per frame: now and then a lone
     step of over half a pixel), then a patch (a sixth of the frame) moving across the picture."""
     frames = static_camera_clip(frames_small[5], 120, SIZE)
     patch = cv2.resize(frames_small[30], (96, 64))
