@@ -8,7 +8,7 @@
   handheld the clip part on a hand-held camera (train/evaluate.handheld_camera_clip: kodim04 at 640x480,
            a wandering camera of 1.5 px std per frame, sensor noise; 60 frames)
   timing   the whole VideoStylizer step at 640x480 on the sample clip, lock off and on
-           alternating frame by frame: ms per stage, p50
+           alternating frame by frame (v1_vs_v2.pipeline_times): ms per stage, p50 and p95
   --sheet  a picture to look at: frames 76 and 77 of the first --clip (default Tears of Steel, a pan) per
            frame, lock off and lock on, each with their difference after the flow (x3)
 
@@ -28,13 +28,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
+from v1_vs_v2 import pipeline_times  # noqa: E402
 
 from stylecam.app.cli.loading import load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.host import cpu_class  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness, warp_by_flow  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
-from stylecam.engines.stylizer import STAGES, VideoStylizer  # noqa: E402
+from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
 from stylecam.train.evaluate import handheld_camera_clip, read_clip, static_camera_clip  # noqa: E402
 
@@ -77,20 +78,9 @@ def quality(engine, bank: StyleBank, v1, v1_bank: StyleBank, names: list[str], c
 
 
 def timing(engine, style: np.ndarray, frames: list[np.ndarray]) -> dict:
-    stylizers = {lock: VideoStylizer(engine, style, s, (640, 480)) for lock, s in LOCK.items()}
-    times = {lock: [] for lock in LOCK}
-    for frame in frames:
-        for lock, stylizer in stylizers.items():
-            times[lock].append(stylizer.step(frame).times)
-    out = {}
-    for lock, ts in times.items():
-        ts = ts[10:]  # warm-up
-        row = {s: round(float(np.median([getattr(t, s) for t in ts])), 2) for s in STAGES}
-        row["overhead"] = round(float(np.median([t.overhead for t in ts])), 2)
-        row["total"] = round(float(np.median([t.total for t in ts])), 2)
-        row["overhead_share_of_engine"] = round(row["overhead"] / row["engine"], 3)
-        out[f"lock_{lock}"] = row
-    out["engine_on_over_off"] = round(out["lock_on"]["engine"] / out["lock_off"]["engine"], 3)
+    out = pipeline_times({f"lock_{k}": (engine, style) for k in LOCK}, {f"lock_{k}": s for k, s in LOCK.items()},
+                         frames, (640, 480), LOCK["on"].strength)
+    out["engine_on_over_off"] = round(out["lock_on"]["engine"]["p50"] / out["lock_off"]["engine"]["p50"], 3)
     return out
 
 
@@ -140,8 +130,8 @@ def main() -> int:
                                      args.style or ["starry_night", "udnie"], clips, [], log)
     if "timing" in args.parts.split(","):
         sample = [cv2.resize(f, (640, 480)) for f in read_clip(paths.sample_clip(), 240)[21:240]]
-        report["timing_640x480_ms_p50"] = timing(engine, bank.vectors[0], sample)
-        log(f"timing: {json.dumps(report['timing_640x480_ms_p50'])}")
+        report["timing_640x480_ms"] = timing(engine, bank.vectors[0], sample)
+        log(f"timing: {json.dumps(report['timing_640x480_ms'])}")
     if args.sheet:
         first = Path(args.clip[0]) if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))[-1]
         sheet(engine, bank.vector("starry_night"), read_clip(first, 80), args.sheet)

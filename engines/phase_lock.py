@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from stylecam.engines.contract import DOWNSCALE
-from stylecam.engines.temporal import TemporalInputs
+from stylecam.engines.temporal import CoordinateGrids, TemporalInputs, identity_inputs
 
 REACH_PX = 32  # motions up to this many pixels per frame (processing frame) are followed
 TRUSTED_SHARE = 0.5  # the share of the frame the flow must be trusted on to be followed
@@ -73,7 +73,7 @@ class PhaseLock:
         self.offset = (0, 0)
         self.previous = (0, 0)  # the offset of the last frame, which the state was computed at
         self.last_motion: np.ndarray | None = None  # the dominant motion of the last frame, if any
-        self._cells: dict[tuple[int, int], np.ndarray] = {}
+        self._grid = CoordinateGrids()
 
     def reset(self) -> None:
         self.travel[:] = 0.0
@@ -105,18 +105,12 @@ class PhaseLock:
         self.offset = (int(ox), int(oy))
         return self.offset
 
-    def _grid(self, h: int, w: int) -> np.ndarray:
-        """h x w x 2 float32 (x, y) cell coordinates."""
-        if (h, w) not in self._cells:
-            self._cells[(h, w)] = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
-        return self._cells[(h, w)]
-
     def canvas_inputs(self, temporal: TemporalInputs, canvas_core: tuple[int, int]) -> TemporalInputs:
         """The temporal inputs of the padded frame's core grid moved to the canvas's: each canvas
         cell reads the frame cell under it (displacement and blend resampled, edges replicated) and
         maps into the previous canvas, whose offset was `previous`."""
         if temporal.reset:
-            return TemporalInputs(None, np.zeros((1, 1, *canvas_core), np.float32), reset=True)
+            return identity_inputs(canvas_core)
         (ox, oy), (px, py) = self.offset, self.previous
         canvas_cells = self._grid(*canvas_core)
         shift = self.to_canvas(temporal.maps - self._grid(*temporal.maps.shape[:2]), canvas_core, DOWNSCALE)

@@ -22,7 +22,7 @@ from stylecam.engines.person_mask import MaskSettings, MaskTracker
 from stylecam.engines.phase_lock import PhaseLock
 from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
 from stylecam.engines.segmenter import PersonSegmenter
-from stylecam.engines.temporal import FlowTracker, TemporalInputs, TemporalSettings, warp_state
+from stylecam.engines.temporal import FlowTracker, TemporalSettings, identity_inputs, warp_state
 
 STAGES = ("preprocess", "flow", "segment", "engine", "postprocess", "blend")
 
@@ -165,7 +165,7 @@ class VideoStylizer:
             self._prev = np.zeros(state_shape, np.float32)
         if not temporal.reset and (self.state is None or self.state.shape != state_shape):
             # no state for this grid (the canvas came or went with the temporal strength): start afresh
-            temporal = TemporalInputs(None, np.zeros((1, 1, *core), np.float32), reset=True)
+            temporal = identity_inputs(core)
         if temporal.reset:
             self._prev.fill(0.0)
         else:

@@ -62,9 +62,17 @@ class TemporalInputs:
     trust: np.ndarray | None = None
 
 
-def _cell_centres(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return xs, ys
+class CoordinateGrids:
+    """h x w x 2 float32 (x, y) coordinates of a grid's pixels or cells, made once per size."""
+
+    def __init__(self):
+        self._grids: dict[tuple[int, int], np.ndarray] = {}
+
+    def __call__(self, h: int, w: int) -> np.ndarray:
+        if (h, w) not in self._grids:
+            xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            self._grids[(h, w)] = np.dstack([xs, ys])
+        return self._grids[(h, w)]
 
 
 def _trust_table(tolerance: float) -> np.ndarray:
@@ -92,16 +100,10 @@ class FlowTracker:
         self.settings = settings
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.prev_grey: np.ndarray | None = None
-        self._pixels: dict[tuple[int, int], np.ndarray] = {}
+        self._grid = CoordinateGrids()
 
     def reset(self) -> None:
         self.prev_grey = None
-
-    def _pixel_grid(self, h: int, w: int) -> np.ndarray:
-        """h x w x 2 float32 (x, y) pixel coordinates."""
-        if (h, w) not in self._pixels:
-            self._pixels[(h, w)] = np.dstack(_cell_centres(h, w))
-        return self._pixels[(h, w)]
 
     def step(self, frame_bgr: np.ndarray, core_hw: tuple[int, int]) -> TemporalInputs:
         """frame_bgr: the processing-size frame, H x W x 3 uint8 BGR; core_hw: the core's (h, w)."""
@@ -120,7 +122,7 @@ class FlowTracker:
             moving = cv2.compare(cv2.magnitude(*cv2.split(flow)), s.still / s.flow_downscale, cv2.CMP_GE)
             flow = cv2.bitwise_and(flow, flow, mask=moving)  # zero where still
         gh, gw = grey.shape
-        maps = cv2.add(self._pixel_grid(gh, gw), flow)
+        maps = cv2.add(self._grid(gh, gw), flow)
         warped = cv2.remap(prev, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         mismatch = cv2.blur(cv2.absdiff(warped, grey), (3, 3))
         outside = cv2.bitwise_not(cv2.inRange(maps, (0.0, 0.0), (gw - 1.0, gh - 1.0)))
@@ -130,6 +132,6 @@ class FlowTracker:
         core_flow = cv2.resize(flow, (cw, ch), interpolation=cv2.INTER_AREA)
         core_flow[..., 0] *= cw / gw
         core_flow[..., 1] *= ch / gh
-        maps = cv2.add(self._pixel_grid(ch, cw), core_flow)
+        maps = cv2.add(self._grid(ch, cw), core_flow)
         blend = cv2.resize(trust, (cw, ch), interpolation=cv2.INTER_AREA) * np.float32(s.strength)
         return TemporalInputs(maps, blend[None, None].astype(np.float32), reset=False, flow=flow, trust=trust)
