@@ -40,7 +40,8 @@ from stylecam.engines.temporal import TemporalSettings  # noqa: E402
 from stylecam.train.evaluate import handheld_camera_clip, read_clip, static_camera_clip  # noqa: E402
 
 PER_FRAME = TemporalSettings(strength=0.0)
-LOCK = {"off": TemporalSettings(phase_lock=False), "on": TemporalSettings(phase_lock=True)}
+LOCK = {"off": TemporalSettings(phase_lock=False), "pixel": TemporalSettings(phase_lock=True, subpixel=False),
+        "subpixel": TemporalSettings(phase_lock=True, subpixel=True)}
 
 
 def outputs(engine, style: np.ndarray, frames: list[np.ndarray], settings: TemporalSettings) -> list[np.ndarray]:
@@ -53,7 +54,7 @@ def mean_sharpness(images: list[np.ndarray]) -> float:
 
 
 def quality(engine, bank: StyleBank, v1, v1_bank: StyleBank, names: list[str], clips: dict, still: list[np.ndarray],
-            log) -> dict:
+            variants: dict[str, TemporalSettings], log) -> dict:
     report = {}
     for clip_name, frames in clips.items():
         flows = PairFlows(frames)
@@ -61,7 +62,7 @@ def quality(engine, bank: StyleBank, v1, v1_bank: StyleBank, names: list[str], c
             base = flows.warping_error(outputs(v1, v1_bank.vector(name), frames, PER_FRAME))
             per_frame = outputs(engine, bank.vector(name), frames, PER_FRAME)
             row = {"v1_per_frame_ewarp": base, "per_frame_vs_v1": round(flows.warping_error(per_frame) / base, 3)}
-            for lock, settings in LOCK.items():
+            for lock, settings in variants.items():
                 temporal = outputs(engine, bank.vector(name), frames, settings)
                 row[f"lock_{lock}_vs_v1"] = round(flows.warping_error(temporal) / base, 3)
                 row[f"lock_{lock}_moving_sharpness"] = round(mean_sharpness(temporal) / mean_sharpness(per_frame), 3)
@@ -71,17 +72,15 @@ def quality(engine, bank: StyleBank, v1, v1_bank: StyleBank, names: list[str], c
     for name in names if still else []:
         per_frame = mean_sharpness(outputs(engine, bank.vector(name), still, PER_FRAME)[late])
         row = {f"lock_{lock}_still_sharpness": round(mean_sharpness(outputs(engine, bank.vector(name), still, s)[late])
-                                                     / per_frame, 3) for lock, s in LOCK.items()}
+                                                     / per_frame, 3) for lock, s in variants.items()}
         report.setdefault("still_camera_kodim04_640x480", {})[name] = row
         log(f"still {name}: {json.dumps(row)}")
     return report
 
 
-def timing(engine, style: np.ndarray, frames: list[np.ndarray]) -> dict:
-    out = pipeline_times({f"lock_{k}": (engine, style) for k in LOCK}, {f"lock_{k}": s for k, s in LOCK.items()},
-                         frames, (640, 480), LOCK["on"].strength)
-    out["engine_on_over_off"] = round(out["lock_on"]["engine"]["p50"] / out["lock_off"]["engine"]["p50"], 3)
-    return out
+def timing(engine, style: np.ndarray, frames: list[np.ndarray], variants: dict[str, TemporalSettings]) -> dict:
+    return pipeline_times({f"lock_{k}": (engine, style) for k in variants}, {f"lock_{k}": s for k, s in variants.items()},
+                          frames, (640, 480), LOCK["subpixel"].strength)
 
 
 def sheet(engine, style: np.ndarray, frames: list[np.ndarray], path: Path, t: int = 76) -> None:
@@ -91,7 +90,8 @@ def sheet(engine, style: np.ndarray, frames: list[np.ndarray], path: Path, t: in
     h, w = frames[t].shape[:2]
     crop = (slice(h // 4, h // 4 + h // 2), slice(w // 3, w // 3 + w * 3 // 8))
     rows = []
-    for label, settings in (("per frame", PER_FRAME), ("lock off", LOCK["off"]), ("lock on", LOCK["on"])):
+    for label, settings in (("per frame", PER_FRAME), ("lock off", LOCK["off"]), ("lock, whole pixels", LOCK["pixel"]),
+                            ("lock, sub-pixel", LOCK["subpixel"])):
         out = outputs(engine, style, frames[:t + 2], settings)
         a, b = out[t].astype(np.float32), warp_by_flow(out[t + 1].astype(np.float32), forward)
         diff = cv2.cvtColor(np.clip(np.abs(a - b).max(axis=2) * 3, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
@@ -110,9 +110,11 @@ def main() -> int:
     p.add_argument("--style", action="append", help="styles for the quality part (default starry_night, udnie)")
     p.add_argument("--clip", action="append", help="clips (default all in DATA/video/clips)")
     p.add_argument("--clip-frames", type=int, default=120)
+    p.add_argument("--variants", default=",".join(LOCK), help=f"temporal variants to run, of {', '.join(LOCK)}")
     p.add_argument("--json", type=Path)
     p.add_argument("--sheet", type=Path, help="also write the picture described above here (.jpg)")
     args = p.parse_args()
+    variants = {name: LOCK[name] for name in args.variants.split(",")}
     data = Path(args.data)
     engine, bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -122,15 +124,15 @@ def main() -> int:
         clips = {c.stem: read_clip(c, args.clip_frames) for c in clip_paths}
         still = static_camera_clip(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), 300, (640, 480))
         report["quality"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
-                                    args.style or ["starry_night", "udnie"], clips, still, log)
+                                    args.style or ["starry_night", "udnie"], clips, still, variants, log)
     if "handheld" in args.parts.split(","):
         photo = cv2.imread(str(data / "content" / "kodak" / "kodim04.png"))
         clips = {"handheld_kodim04_640x480": handheld_camera_clip(photo, 60, (640, 480))}
         report["handheld"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
-                                     args.style or ["starry_night", "udnie"], clips, [], log)
+                                     args.style or ["starry_night", "udnie"], clips, [], variants, log)
     if "timing" in args.parts.split(","):
         sample = [cv2.resize(f, (640, 480)) for f in read_clip(paths.sample_clip(), 240)[21:240]]
-        report["timing_640x480_ms"] = timing(engine, bank.vectors[0], sample)
+        report["timing_640x480_ms"] = timing(engine, bank.vectors[0], sample, variants)
         log(f"timing: {json.dumps(report['timing_640x480_ms'])}")
     if args.sheet:
         first = Path(args.clip[0]) if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))[-1]

@@ -72,6 +72,8 @@ class PhaseLock:
         self.lock = np.zeros(2)  # the whole-pixel shift that cancels travel: offset = lock mod DOWNSCALE
         self.offset = (0, 0)
         self.previous = (0, 0)  # the offset of the last frame, which the state was computed at
+        self.shift = np.zeros(2)  # (x, y) the output is moved by, under a pixel (see update)
+        self.previous_shift = np.zeros(2)  # the same for the last frame
         self.last_motion: np.ndarray | None = None  # the dominant motion of the last frame, if any
         self._grid = CoordinateGrids()
 
@@ -79,42 +81,53 @@ class PhaseLock:
         self.travel[:] = 0.0
         self.lock[:] = 0.0
         self.offset = self.previous = (0, 0)
+        self.shift[:] = self.previous_shift[:] = 0.0
         self.last_motion = None
 
-    def update(self, temporal: TemporalInputs, padded_hw: tuple[int, int]) -> tuple[int, int]:
+    def update(self, temporal: TemporalInputs, padded_hw: tuple[int, int], subpixel: bool = False) -> tuple[int, int]:
         """Moves the offset with the dominant motion of the trusted flow and returns it. On a reset
-        the offset stays where it was (there is no previous state to line up with)."""
+        the offset stays where it was (there is no previous state to line up with). With
+        `subpixel`, `shift` is then how far (x, y pixels, each within 0.5 + HYSTERESIS_PX) the
+        scene has moved on the canvas past the offset's whole pixels: the output moved by it
+        (subpixel.py) keeps the strokes on the scene between whole pixels too. Zero otherwise."""
         self.previous = self.offset
+        self.previous_shift[:] = self.shift
+        self._follow(temporal, padded_hw)
+        self.shift[:] = self.travel + self.lock if subpixel else 0.0
+        return self.offset
+
+    def _follow(self, temporal: TemporalInputs, padded_hw: tuple[int, int]) -> None:
         last, self.last_motion = self.last_motion, None
         if temporal.reset or temporal.flow is None:
-            return self.offset
+            return
         trusted = cv2.compare(temporal.trust, 0.5, cv2.CMP_GT)
         if cv2.countNonZero(trusted) < TRUSTED_SHARE * trusted.size:
-            return self.offset  # too little agreement to say how the scene moved
+            return  # too little agreement to say how the scene moved
         gh, gw = trusted.shape
         motion = self.last_motion = dominant_motion(temporal.flow, trusted, (padded_hw[1] / gw, padded_hw[0] / gh))
         if motion is None:
-            return self.offset
+            return
         if np.abs(motion).max() < MIN_STEP_PX and (last is None or float(np.dot(motion, last)) <= 0.0):
-            return self.offset  # a lone small step: noise more likely than motion
+            return  # a lone small step: noise more likely than motion
         # flow is current -> previous (current(x) ~ previous(x + f)): the scene moved by -f.
         self.travel -= motion
         far = np.abs(-self.travel - self.lock) > 0.5 + HYSTERESIS_PX
         self.lock[far] = np.round(-self.travel[far])
         ox, oy = np.mod(self.lock, DOWNSCALE).astype(int)
         self.offset = (int(ox), int(oy))
-        return self.offset
 
     def canvas_inputs(self, temporal: TemporalInputs, canvas_core: tuple[int, int]) -> TemporalInputs:
         """The temporal inputs of the padded frame's core grid moved to the canvas's: each canvas
         cell reads the frame cell under it (displacement and blend resampled, edges replicated) and
-        maps into the previous canvas, whose offset was `previous`."""
+        maps into the previous canvas, whose offset was `previous`. The outputs' shifts count as
+        the grid's own motion: the state is read where the shifted strokes were."""
         if temporal.reset:
             return identity_inputs(canvas_core)
         (ox, oy), (px, py) = self.offset, self.previous
         canvas_cells = self._grid(*canvas_core)
         shift = self.to_canvas(temporal.maps - self._grid(*temporal.maps.shape[:2]), canvas_core, DOWNSCALE)
-        maps = canvas_cells + shift + np.float32([(px - ox) / DOWNSCALE, (py - oy) / DOWNSCALE])
+        (sx, sy), (qx, qy) = self.shift, self.previous_shift
+        maps = canvas_cells + shift + np.float32([(px - ox + sx - qx) / DOWNSCALE, (py - oy + sy - qy) / DOWNSCALE])
         blend = self.to_canvas(temporal.blend[0, 0], canvas_core, DOWNSCALE)
         return TemporalInputs(maps, blend[None, None], reset=False, flow=temporal.flow, trust=temporal.trust)
 

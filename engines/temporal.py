@@ -30,7 +30,8 @@ class TemporalSettings:
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
     still camera reuses its features without resampling (which would blur them over time).
     phase_lock: place the frame on the network's canvas so that the scene keeps its position on
-    the 8-pixel grid while the camera moves (phase_lock.py)."""
+    the 8-pixel grid while the camera moves (phase_lock.py). subpixel: with the lock, also move the
+    output by the fraction of a pixel the scene moved past the lock's whole pixels (subpixel.py)."""
 
     strength: float = 0.8
     output_share: float = 0.0
@@ -39,6 +40,7 @@ class TemporalSettings:
     scene_cut: float = 0.15
     still: float = 0.5
     phase_lock: bool = True
+    subpixel: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:

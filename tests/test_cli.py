@@ -89,6 +89,16 @@ def test_bench_json_contract(tmp_path):
     for stage in ("preprocess", "flow", "engine", "postprocess", "total"):
         assert 0 <= report["stages_ms"][stage]["p50"] <= report["stages_ms"][stage]["p95"]
     assert report["fps"] > 0
+    assert report["phase_lock"] == "on"  # the default: whole and sub-pixel
+
+
+@pytest.mark.parametrize("lock, temporal, reported", [("pixel", "0.5", "pixel"), ("off", "0.5", "off"), ("on", "0", "off")])
+def test_bench_says_which_phase_lock_ran(lock, temporal, reported, tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--source", "synthetic", "--size", "160x120", "--frames", "4", "--warmup", "1",
+                 "--temporal", temporal, "--phase-lock", lock, "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["phase_lock"] == reported
+    assert f"(phase lock {reported})" in capsys.readouterr().out
 
 
 def test_bench_on_a_clip_loops_past_its_end(short_clip, tmp_path):

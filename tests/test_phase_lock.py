@@ -149,7 +149,7 @@ class FrameEngine:
 
 def test_the_frame_is_cut_back_out_of_the_canvas_exactly_at_any_offset(pan):
     """Sizes that are not multiples of 8 too (pad and canvas together); the offset goes round."""
-    stylizer = VideoStylizer(FrameEngine(), np.zeros(4, np.float32), TemporalSettings(phase_lock=True), (250, 138))
+    stylizer = VideoStylizer(FrameEngine(), np.zeros(4, np.float32), TemporalSettings(phase_lock=True, subpixel=False), (250, 138))
     offsets = set()
     for frame in pan:
         sized = cv2.resize(frame, (250, 138), interpolation=cv2.INTER_AREA)
@@ -171,3 +171,71 @@ def test_the_temporal_strength_back_from_zero_starts_afresh(ort_engine, bank, fr
     alone = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(strength=0.8)).step(frames[4])
     assert back.reset
     assert np.array_equal(back.image, alone.image)
+
+
+def subpixel_pan(frames_small, step: tuple[float, float], count: int = 24) -> list[np.ndarray]:
+    """A pan by a fraction of a pixel per frame over the first frame at 2x (cubic resampling)."""
+    big = cv2.resize(frames_small[0], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    w, h = SIZE
+    return [cv2.warpAffine(big, np.float32([[1, 0, -20 - step[0] * t], [0, 1, -20 - step[1] * t]]), (w, h),
+                           flags=cv2.INTER_CUBIC) for t in range(count)]
+
+
+class GridPainter(FrameEngine):
+    """An engine that paints the same texture, periodic in one core cell, whatever the input:
+    strokes that keep their place on the grid, as the network's do."""
+
+    def run(self, image, style, prev, blend):
+        h, w = image.shape[2:]
+        y, x = np.mgrid[:h, :w].astype(np.float32) * np.float32(2 * np.pi / 8)
+        texture = 0.5 + 0.12 * (np.cos(x + 1.0) + np.cos(y + 2.0) + np.cos(x + y) + np.cos(2 * x - y + 0.5))
+        return np.repeat(texture[None, None], 3, axis=1), np.zeros_like(prev)
+
+
+def test_subpixel_taps_move_a_smooth_picture_by_the_fraction():
+    from stylecam.engines.subpixel import LOBES, passes, shifted_plane, taps
+
+    for t in (-0.6, -0.25, 0.3, 0.55):
+        weights, anchor = taps(t)
+        assert len(weights) == 2 * LOBES and abs(weights.sum() - 1.0) < 1e-6 and 0 <= anchor < 2 * LOBES
+    assert taps(0.01) is None  # no shift, no filter
+    y, x = np.mgrid[:60, :80].astype(np.float32)
+    wave = lambda dx, dy: np.sin(0.9 * (x - dx)) + np.cos(0.7 * (y - dy))  # noqa: E731  (up to 0.29 of Nyquist)
+    plane = wave(0, 0)
+    moved = shifted_plane(plane, passes((0.3, -0.45)), np.empty_like(plane), np.empty_like(plane))
+    np.testing.assert_allclose(moved[8:-8, 8:-8], wave(0.3, -0.45)[8:-8, 8:-8], atol=0.02)
+    assert len(passes((0.5, 0.0))) == 1 and passes((0.01, -0.01)) == []
+    x_only = shifted_plane(plane, passes((0.5, 0.0)), np.empty_like(plane), np.empty_like(plane))
+    np.testing.assert_allclose(x_only[8:-8, 8:-8], wave(0.5, 0)[8:-8, 8:-8], atol=0.02)
+    assert shifted_plane(plane, [], None, None) is plane
+
+
+def cell_phase(grey: np.ndarray) -> np.ndarray:
+    """(x, y) position in pixels, modulo one core cell, of the 8-pixel period in a picture."""
+    h, w = grey.shape
+    y, x = np.mgrid[:h, :w] * (2 * np.pi / 8)
+    return np.array([-np.angle((grey * np.exp(-1j * a)).sum()) for a in (x, y)]) * (8 / (2 * np.pi))
+
+
+def test_subpixel_lock_moves_the_strokes_with_the_scene_between_whole_pixels(frames_small):
+    """A pan of 1.3 and 0.45 px per frame under strokes fixed to the canvas grid: the whole-pixel lock
+    moves them by whole pixels (1 or 2, then 0 or 1), the sub-pixel one by the pan's own step."""
+    step = np.array([1.3, 0.45])
+    pan = subpixel_pan(frames_small, tuple(step))
+    error = {}
+    for subpixel in (False, True):
+        stylizer = VideoStylizer(GridPainter(), np.zeros(4, np.float32), TemporalSettings(subpixel=subpixel))
+        phases = [cell_phase(cv2.cvtColor(stylizer.step(f).image, cv2.COLOR_BGR2GRAY).astype(np.float64)) for f in pan]
+        moves = (np.diff(phases[4:], axis=0) + 4) % 8 - 4
+        error[subpixel] = np.abs(moves + step).max(axis=1)  # the scene moves by -step
+    assert np.median(error[True]) < 0.15 and np.median(error[False]) > 0.3, error
+
+
+def test_subpixel_lock_leaves_a_still_camera_exactly_as_the_whole_pixel_lock(ort_engine, bank, frames_small):
+    still = static_camera_clip(frames_small[0], 12, SIZE, seed=1)
+    out = {}
+    for subpixel in (False, True):
+        stylizer = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(subpixel=subpixel))
+        out[subpixel] = [stylizer.step(f).image for f in still]
+        assert not stylizer.phase.shift.any()
+    assert all(np.array_equal(a, b) for a, b in zip(out[False], out[True]))

@@ -375,6 +375,35 @@ def test_motion_pairs_line_frames_up_along_the_flow():
     assert warped_err < 0.25 * still_err
 
 
+def test_locked_motion_crops_leave_the_dominant_motion_to_the_lock():
+    """The same 6 px pan, cropped for the phase lock: prev's crop is cut 6 px along, so the crops
+    hold the same content at the same place (the flow between them near 0, trusted nearly
+    everywhere), and the grid still maps each pixel of cur to where it lies in prev."""
+    from stylecam.train.motion import MotionCrops, frame_pairs, warp_to
+
+    rgb = cv2.cvtColor(clip_frames(1, (320, 180), start=SHOT_START + 5)[0], cv2.COLOR_BGR2RGB)
+    pairs = frame_pairs([rgb, np.ascontiguousarray(np.roll(rgb, 6, axis=1))], gaps=(1,), every=1)
+    assert pairs[0].lock == (-6, 0)
+    prev, cur, grid, valid = MotionCrops(pairs, 128, torch.Generator().manual_seed(0), locked=True).batch(3)
+    assert valid.mean() > 0.9
+    assert (prev - cur).abs().mean() < 0.02  # cur's crop starts past the 6 columns np.roll wrapped round
+    assert ((warp_to(prev, grid) - cur).abs() * valid).sum() / valid.sum() < 0.03
+    shift = (grid[..., 0] + 1) / 2 * 128 - 0.5 - torch.arange(128.0)  # cur -> prev, pixels
+    assert shift[valid[:, 0] > 0].abs().median() < 0.3
+
+
+def test_a_style_boost_weighs_its_samples_in_the_style_loss(vgg):
+    from stylecam.train import losses
+
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    targets = losses.style_targets(vgg, [torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)])
+    feats, idx = vgg(images), torch.tensor([0, 1])
+    alone = [losses.style_loss({k: v[i:i + 1] for k, v in feats.items()}, targets, idx[i:i + 1]) for i in range(2)]
+    boosted = losses.style_loss(feats, targets, idx, torch.tensor([3.0, 1.0]))
+    assert boosted.item() == pytest.approx((3 * alone[0] + alone[1]).item() / 2, rel=1e-5)
+    assert losses.style_loss(feats, targets, idx).item() == pytest.approx((alone[0] + alone[1]).item() / 2, rel=1e-5)
+
+
 def _shift_grid(n: int, h: int, w: int, dx: float) -> torch.Tensor:
     """A MotionCrops grid (N x h x w x 2, normalised, align_corners=False) for content moved dx px right."""
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32) - dx, np.arange(h, dtype=np.float32))
@@ -438,7 +467,8 @@ def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_
     write_clip(motion / "shot.mp4", clip_frames(12, (160, 96), start=SHOT_START))
     cfg = replace(_tiny_config(image_dir, tmp_path / "run", 2), warm_start=str(V1_CHECKPOINT),
                   motion_dirs=[str(motion)], motion_weight=200.0, motion_short_side=96, temporal_weight=200.0,
-                  recurrent_weight=500.0, distill_weight=50.0, perceptual_from=1, distill_until=2, log_every=1)
+                  recurrent_weight=500.0, distill_weight=50.0, perceptual_from=1, distill_until=2, log_every=1,
+                  locked=True, style_boost={"udnie": 2.0})
     cfg.styles = {"starry_night": cfg.styles["jet"], "udnie": cfg.styles["jet2"]}
     messages, progress = [], io.StringIO()
     state = torch.load(train(cfg, log=messages.append, stream=progress), weights_only=True)

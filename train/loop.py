@@ -6,6 +6,9 @@ Losses per step (weights relative to the content loss, 1.0):
   temporal          the output for a crop vs the output for a randomly moved, noisy copy of it
   motion            real motion: the output for frame t vs the output for frame t-1 warped by the
                     input's flow, on trusted pixels, with fresh noise on both frames
+With `locked` (train for the run-time phase lock, engines/phase_lock.py) the translation of the
+temporal loss is rounded to whole cells and the motion loss's crops are cut along the dominant
+motion (train/motion.py): the network is not asked to hold still what the lock holds.
   recurrent         the temporal path as it runs (after Chen et al. 2017): frame t-1's core
                     features warped by the flow and fused into frame t's with blend a * M (a drawn
                     per sample, M the flow's trusted share of each core cell), decoded, against
@@ -53,6 +56,7 @@ class TrainConfig:
     lr: float = 1e-3
     style_lr: float = 1e-2  # the per-style norm parameters learn faster, so styles separate early
     style_weight: float = 2.0
+    style_boost: dict[str, float] = field(default_factory=dict)  # name -> factor on its style loss (default 1)
     tv_weight: float = 0.0
     temporal_weight: float = 10.0
     noise: float = 0.02  # std of the noise added to moved and real-motion frames (RGB 0-1)
@@ -63,6 +67,7 @@ class TrainConfig:
     motion_frames: int = 120  # frames read from each motion source
     recurrent_weight: float = 0.0  # the temporal path's loss, on the motion batch
     recurrent_strength: tuple[float, float] = (0.5, 1.0)  # range of the strength a it is trained at
+    locked: bool = False  # train for the phase lock: motion it follows is left out of the losses (see below)
     warm_start: str = ""  # a v1 checkpoint: initial weights and the distillation teacher
     distill_weight: float = 0.0
     distill_until: int = 0
@@ -152,10 +157,14 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
             with torch.no_grad():
                 fx = vgg(x, last=losses.CONTENT_LAYER)  # the content target needs no deeper layer
         parts["content"] = losses.content_loss(fy, fx)
-        parts["style"] = losses.style_loss(fy, targets, idx)
+        boost = torch.tensor([cfg.style_boost.get(name, 1.0) for name in cfg.styles])[idx]
+        parts["style"] = losses.style_loss(fy, targets, idx, boost)
         loss = parts["content"] + cfg.style_weight * parts["style"]
     if cfg.temporal_weight:
         theta = losses.random_motion(n, generator=gen)
+        if cfg.locked:  # the lock follows translation: only whole cells of it are the network's
+            cells = x.shape[-1] / (2 * DOWNSCALE)  # cells per unit of normalised coordinates
+            theta[:, :, 2] = torch.round(theta[:, :, 2] * cells) / cells
         moved, _ = losses.warp_affine(x, theta)
         jitter = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.06
         moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
@@ -229,7 +238,7 @@ def motion_data(cfg: TrainConfig, gen: torch.Generator, log) -> MotionCrops | No
     for source in motion_sources([Path(d) for d in cfg.motion_dirs]):
         pairs += frame_pairs(read_frames(source, cfg.motion_short_side, cfg.motion_frames))
     log(f"motion: {len(pairs)} frame pairs from {len(cfg.motion_dirs)} folder(s)")
-    return MotionCrops(pairs, cfg.crop, gen)
+    return MotionCrops(pairs, cfg.crop, gen, locked=cfg.locked)
 
 
 def train(cfg: TrainConfig, log=print, stream=None) -> Path:

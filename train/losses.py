@@ -33,14 +33,16 @@ def content_loss(out_feats: dict, content_feats: dict) -> torch.Tensor:
     return diff.pow(2).mean() / (target.pow(2).mean() + 1e-8)
 
 
-def style_loss(out_feats: dict, targets: dict[str, torch.Tensor], style_idx: torch.Tensor) -> torch.Tensor:
-    """Per-layer Gram MSE, each normalised by the target Gram's mean square, summed over layers."""
-    total = torch.zeros((), dtype=torch.float32)
+def style_loss(out_feats: dict, targets: dict[str, torch.Tensor], style_idx: torch.Tensor,
+               weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-layer Gram MSE, each normalised by the target Gram's mean square, summed over layers;
+    the batch mean, each sample weighted by `weights` (N) where given."""
+    total = torch.zeros(len(style_idx), dtype=torch.float32)
     for layer in STYLE_LAYERS:
         target = targets[layer][style_idx]
         diff = gram(out_feats[layer]) - target
-        total = total + (diff.pow(2).mean(dim=(1, 2)) / target.pow(2).mean(dim=(1, 2))).mean()
-    return total
+        total = total + diff.pow(2).mean(dim=(1, 2)) / target.pow(2).mean(dim=(1, 2))
+    return (total if weights is None else total * weights).mean()
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:

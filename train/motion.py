@@ -2,7 +2,12 @@
 flow between them (DIS, MEDIUM preset) and the pixels it can be trusted on (engines/stability's
 occlusion test), as random aligned crops.
 
-A pair is (prev, cur, flow, valid): cur(x) ~ prev(x + flow(x)) where valid(x) = 1."""
+A pair is (prev, cur, flow, valid): cur(x) ~ prev(x + flow(x)) where valid(x) = 1.
+
+Locked crops (MotionCrops(locked=True)) train the network for what the run-time phase lock leaves to
+it: prev is cut out where the pair's dominant motion (engines/phase_lock.dominant_motion) takes
+cur's crop, to the whole pixel, so the motion most of the picture shares is the lock's and the
+loss sees what moves otherwise, and the fraction of a pixel left over."""
 from __future__ import annotations
 
 import os
@@ -15,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from stylecam.engines.contract import DOWNSCALE
+from stylecam.engines.phase_lock import dominant_motion
 from stylecam.engines.stability import valid_mask
 from stylecam.train.data import IMAGE_SUFFIXES, resize_short
 
@@ -27,6 +33,7 @@ class MotionPair:
     cur: np.ndarray  # H x W x 3 uint8 RGB
     flow: np.ndarray  # H x W x 2 float32, cur -> prev, pixels
     valid: np.ndarray  # H x W float32 in {0, 1}
+    lock: tuple[int, int] = (0, 0)  # (x, y) whole pixels of the dominant motion, cur -> prev; (0, 0) if none
 
 
 def read_frames(source: Path, short_side: int, limit: int) -> list[np.ndarray]:
@@ -61,7 +68,9 @@ def frame_pairs(frames: list[np.ndarray], gaps: tuple[int, ...] = (1, 2), every:
             flow = dis.calc(a, b, None)  # cur -> prev
             valid = valid_mask(flow, dis.calc(b, a, None))
             if valid.mean() >= min_valid:
-                pairs.append(MotionPair(frames[t - gap], frames[t], flow, valid))
+                motion = dominant_motion(flow, (valid * 255).astype(np.uint8), (1.0, 1.0))
+                lock = (0, 0) if motion is None else tuple(int(v) for v in np.round(motion))
+                pairs.append(MotionPair(frames[t - gap], frames[t], flow, valid, lock))
     return pairs
 
 
@@ -80,13 +89,14 @@ def motion_sources(folders: list[Path]) -> list[Path]:
 
 
 class MotionCrops:
-    """Random aligned square crops of motion pairs, as torch tensors."""
+    """Random aligned square crops of motion pairs, as torch tensors; `locked`: prev's crop moved by
+    the pair's lock (module doc) where the frame leaves room for it."""
 
-    def __init__(self, pairs: list[MotionPair], crop: int, generator: torch.Generator):
+    def __init__(self, pairs: list[MotionPair], crop: int, generator: torch.Generator, locked: bool = False):
         pairs = [p for p in pairs if min(p.cur.shape[:2]) >= crop]
         if not pairs:
             raise ValueError(f"no motion pairs of at least {crop} px")
-        self.pairs, self.crop, self.gen = pairs, crop, generator
+        self.pairs, self.crop, self.gen, self.locked = pairs, crop, generator, locked
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """prev, cur (N x 3 x c x c RGB [0,1]), grid (N x c x c x 2, where each cur pixel lies in
@@ -96,15 +106,16 @@ class MotionCrops:
         for _ in range(n):
             p = self.pairs[int(torch.randint(len(self.pairs), (1,), generator=self.gen))]
             h, w = p.cur.shape[:2]
-            y = int(torch.randint(h - c + 1, (1,), generator=self.gen))
-            x = int(torch.randint(w - c + 1, (1,), generator=self.gen))
+            lx, ly = p.lock if self.locked and abs(p.lock[0]) <= w - c and abs(p.lock[1]) <= h - c else (0, 0)
+            y = max(0, -ly) + int(torch.randint(h - c - abs(ly) + 1, (1,), generator=self.gen))
+            x = max(0, -lx) + int(torch.randint(w - c - abs(lx) + 1, (1,), generator=self.gen))
             sl = (slice(y, y + c), slice(x, x + c))
-            prevs.append(p.prev[sl])
+            prevs.append(p.prev[y + ly:y + ly + c, x + lx:x + lx + c])
             curs.append(p.cur[sl])
             flow = p.flow[sl]
             xs, ys = np.meshgrid(np.arange(c, dtype=np.float32), np.arange(c, dtype=np.float32))
             # where the crop's pixel lands in the crop of prev; outside the crop is not valid
-            tx, ty = xs + flow[..., 0], ys + flow[..., 1]
+            tx, ty = xs + flow[..., 0] - lx, ys + flow[..., 1] - ly
             inside = (tx >= 0) & (tx <= c - 1) & (ty >= 0) & (ty <= c - 1)
             grids.append(np.stack([(tx + 0.5) / c * 2 - 1, (ty + 0.5) / c * 2 - 1], axis=-1))
             valids.append(p.valid[sl] * inside)

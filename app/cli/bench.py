@@ -91,7 +91,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray,
         "frames": settings.frames,
         "warmup": settings.warmup,
         "temporal": settings.temporal.strength,
-        "phase_lock": settings.temporal.phase_lock and settings.temporal.strength > 0,
+        "phase_lock": phase_lock_text(settings.temporal),
         "style": settings.style_index,
         "regions": settings.regions_text,
         "source": settings.source,
@@ -101,12 +101,19 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray,
     }
 
 
+def phase_lock_text(temporal) -> str:
+    """"on" (whole and sub-pixel), "pixel" (whole pixels only) or "off" (also at temporal 0)."""
+    if not (temporal.phase_lock and temporal.strength > 0):
+        return "off"
+    return "on" if temporal.subpixel else "pixel"
+
+
 def summary_lines(report: dict) -> list[str]:
     lat = report["latency_ms"]
     lines = [f"engine {report['engine']} on {report['provider']}, graph {report['graph']} {report['precision']}, "
              f"CPU {report['machine']['cpu_class']}, "
              f"{report['size']}, {report['frames']} frames, temporal {report['temporal']} "
-             f"(phase lock {'on' if report['phase_lock'] else 'off'}), {report['regions']}",
+             f"(phase lock {report['phase_lock']}), {report['regions']}",
              f"throughput {report['fps']:.1f} fps; latency p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
              f"p99 {lat['p99']:.2f} ms"]
     for name, v in report["stages_ms"].items():

@@ -39,13 +39,14 @@ def parse_strength(value: float) -> float:
 def _temporal(value: float, phase_lock: str = "on"):
     from stylecam.engines.temporal import TemporalSettings
 
-    return TemporalSettings(strength=parse_strength(value), phase_lock=phase_lock == "on")
+    return TemporalSettings(strength=parse_strength(value), phase_lock=phase_lock != "off", subpixel=phase_lock == "on")
 
 
 def add_phase_lock_arg(parser) -> None:
-    parser.add_argument("--phase-lock", choices=("on", "off"), default="on",
-                        help="keep the scene on the network's 8-pixel grid while the camera moves "
-                             "(default on; with the temporal path only)")
+    parser.add_argument("--phase-lock", choices=("on", "pixel", "off"), default="on",
+                        help="keep the scene on the network's 8-pixel grid while the camera moves: on (the "
+                             "default) also between whole pixels, pixel to whole pixels only; with the "
+                             "temporal path only")
 
 
 def add_region_args(parser, dest_prefix: str = "") -> None:

@@ -58,9 +58,10 @@ def cmd_train(args) -> int:
             raise UsageError(f"not found: {folder}")
     cfg = TrainConfig(styles=styles, content_dirs=content, out_dir=args.out, steps=args.steps, batch=args.batch,
                       style_weight=args.style_weight, style_lr=args.style_lr,
+                      style_boost=_style_boosts(args.style_boost or [], styles),
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
-                      recurrent_weight=args.recurrent_weight,
+                      recurrent_weight=args.recurrent_weight, locked=args.locked,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
@@ -71,6 +72,21 @@ def cmd_train(args) -> int:
         raise UsageError(str(exc)) from exc
     print(f"checkpoint: {path} (export with: stylecam export --checkpoint {path} -o DIR)")
     return 0
+
+
+def _style_boosts(pairs: list[str], styles: dict[str, str]) -> dict[str, float]:
+    boosts = {}
+    for pair in pairs:
+        name, _, factor = pair.partition("=")
+        if name not in styles:
+            raise UsageError(f"--style-boost: no style {name!r} in this run ({', '.join(styles)})")
+        try:
+            boosts[name] = float(factor)
+        except ValueError:
+            raise UsageError(f"--style-boost takes NAME=FACTOR, got {pair!r}") from None
+        if boosts[name] <= 0:
+            raise UsageError(f"--style-boost factor must be > 0, got {pair!r}")
+    return boosts
 
 
 def cmd_train_style(args) -> int:
@@ -106,11 +122,15 @@ def add_training_commands(sub) -> None:
     s.add_argument("--batch", type=int, default=4)
     s.add_argument("--style-weight", type=float, default=2.0)
     s.add_argument("--style-lr", type=float, default=1e-2, help="learning rate of the style vectors")
+    s.add_argument("--style-boost", action="append", metavar="NAME=FACTOR",
+                   help="multiply one style's style loss by FACTOR (repeat; the others 1)")
     s.add_argument("--temporal-weight", type=float, default=200.0, help="synthetic motion (moved, noisy copy)")
     s.add_argument("--motion", action="append", help="folder of clips / frame folders for the real-motion loss (repeat)")
     s.add_argument("--motion-weight", type=float, default=200.0)
     s.add_argument("--recurrent-weight", type=float, default=0.0,
                    help="the temporal path's loss on the real-motion frames (needs --motion)")
+    s.add_argument("--locked", action="store_true",
+                   help="train for the phase lock: whole-cell synthetic translation, motion crops along the dominant motion")
     s.add_argument("--warm-start", help="v1 checkpoint: initial weights and distillation teacher")
     s.add_argument("--distill-weight", type=float, default=50.0)
     s.add_argument("--distill-until", type=int, default=1500, help="step at which distillation has faded out")
