@@ -32,6 +32,7 @@ from v1_vs_v2 import pipeline_times  # noqa: E402
 
 from stylecam.app.cli.loading import load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
+from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.host import cpu_class  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness, warp_by_flow  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
@@ -111,14 +112,18 @@ def main() -> int:
     p.add_argument("--clip", action="append", help="clips (default all in DATA/video/clips)")
     p.add_argument("--clip-frames", type=int, default=120)
     p.add_argument("--variants", default=",".join(LOCK), help=f"temporal variants to run, of {', '.join(LOCK)}")
+    p.add_argument("--bank", type=Path, help="a folder from `stylecam export` to measure instead of assets/")
     p.add_argument("--json", type=Path)
     p.add_argument("--sheet", type=Path, help="also write the picture described above here (.jpg)")
     args = p.parse_args()
     variants = {name: LOCK[name] for name in args.variants.split(",")}
     data = Path(args.data)
-    engine, bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
+    if args.bank:
+        engine, bank = OrtEngine(args.bank / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.bank / paths.STYLE_BANK)
+    else:
+        engine, bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    report = {"cpu": cpu_class(), "graph": engine.graph}
+    report = {"cpu": cpu_class(), "graph": engine.graph, "bank": str(args.bank or "assets")}
     if "quality" in args.parts.split(","):
         clip_paths = [Path(c) for c in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
         clips = {c.stem: read_clip(c, args.clip_frames) for c in clip_paths}

@@ -7,7 +7,10 @@ docs/design-notes.md "the grid"), and that repainting is most of the per-frame f
 the camera's motion and shifting the frame on the canvas by the whole pixels of it that are not a
 whole cell keeps the grid fixed to the scene: on a pan the strokes travel with it (to 0.6 px,
 the rounding and its hysteresis), and the previous fused features are read near whole cells, so
-their resampling blends little (exact copies only for whole-pixel motion).
+their resampling blends little (exact copies only for whole-pixel motion). With the sub-pixel
+shift (update(subpixel=True), engines/subpixel.py) the caller moves the output by that
+remainder too, and the state is read where the moved strokes were: the strokes then follow the
+scene's travel exactly, and the reuse is an exact copy on a pan.
 
 The canvas is the padded processing frame with DOWNSCALE pixels added each way, split between the
 sides by the offset (reflected), so the engine runs on (H+8)(W+8) pixels instead of HW (+3 % at
@@ -26,6 +29,7 @@ TRUSTED_SHARE = 0.5  # the share of the frame the flow must be trusted on to be 
 GROUP_SHARE = 0.5  # the share of the trusted pixels that must move alike to be followed
 MIN_STEP_PX = 1.0  # slower motion is followed only when the last frame's went the same way (see PhaseLock)
 HYSTERESIS_PX = 0.1  # the offset moves once the scene is this far past half a pixel from it
+RELAX = 0.5  # with the sub-pixel shift: the share of it kept on each frame whose motion is not followed
 
 
 def dominant_motion(flow: np.ndarray, trusted: np.ndarray, scale: tuple[float, float]) -> np.ndarray | None:
@@ -92,29 +96,35 @@ class PhaseLock:
         (subpixel.py) keeps the strokes on the scene between whole pixels too. Zero otherwise."""
         self.previous = self.offset
         self.previous_shift[:] = self.shift
-        self._follow(temporal, padded_hw)
+        followed = self._follow(temporal, padded_hw)
+        if subpixel and not followed:
+            # Nothing moves as a whole (the camera stopped, or a fight before it): the shift only
+            # softens the picture, so it relaxes to none, the strokes sliding onto the grid.
+            self.travel[:] = RELAX * (self.travel + self.lock) - self.lock
         self.shift[:] = self.travel + self.lock if subpixel else 0.0
         return self.offset
 
-    def _follow(self, temporal: TemporalInputs, padded_hw: tuple[int, int]) -> None:
+    def _follow(self, temporal: TemporalInputs, padded_hw: tuple[int, int]) -> bool:
+        """Adds the dominant motion to the travel and moves the lock with it; False where it does not."""
         last, self.last_motion = self.last_motion, None
         if temporal.reset or temporal.flow is None:
-            return
+            return False
         trusted = cv2.compare(temporal.trust, 0.5, cv2.CMP_GT)
         if cv2.countNonZero(trusted) < TRUSTED_SHARE * trusted.size:
-            return  # too little agreement to say how the scene moved
+            return False  # too little agreement to say how the scene moved
         gh, gw = trusted.shape
         motion = self.last_motion = dominant_motion(temporal.flow, trusted, (padded_hw[1] / gw, padded_hw[0] / gh))
         if motion is None:
-            return
+            return False
         if np.abs(motion).max() < MIN_STEP_PX and (last is None or float(np.dot(motion, last)) <= 0.0):
-            return  # a lone small step: noise more likely than motion
+            return False  # a lone small step: noise more likely than motion
         # flow is current -> previous (current(x) ~ previous(x + f)): the scene moved by -f.
         self.travel -= motion
         far = np.abs(-self.travel - self.lock) > 0.5 + HYSTERESIS_PX
         self.lock[far] = np.round(-self.travel[far])
         ox, oy = np.mod(self.lock, DOWNSCALE).astype(int)
         self.offset = (int(ox), int(oy))
+        return True
 
     def canvas_inputs(self, temporal: TemporalInputs, canvas_core: tuple[int, int]) -> TemporalInputs:
         """The temporal inputs of the padded frame's core grid moved to the canvas's: each canvas

@@ -239,3 +239,20 @@ def test_subpixel_lock_leaves_a_still_camera_exactly_as_the_whole_pixel_lock(ort
         out[subpixel] = [stylizer.step(f).image for f in still]
         assert not stylizer.phase.shift.any()
     assert all(np.array_equal(a, b) for a, b in zip(out[False], out[True]))
+
+
+def test_the_subpixel_shift_relaxes_once_the_camera_stops(frames_small):
+    """After a pan the last frame held still: the shift falls to none within a few frames, so a
+    camera that stopped gets its exact, unfiltered frames back (the identity engine's output is
+    then the frame itself)."""
+    pan = subpixel_pan(frames_small, (1.3, 0.45), count=16)
+    stylizer = VideoStylizer(FrameEngine(), np.zeros(4, np.float32), TemporalSettings())
+    shifts = []
+    for frame in pan:
+        stylizer.step(frame)
+        shifts.append(np.abs(stylizer.phase.shift).max())
+    assert max(shifts[4:]) > 0.2  # the pan was followed between whole pixels
+    for _ in range(8):
+        out = stylizer.step(pan[-1]).image
+    assert np.abs(stylizer.phase.shift).max() < 0.02  # under subpixel.SKIP_PX: not filtered
+    assert np.array_equal(out, pan[-1])
