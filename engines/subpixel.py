@@ -5,8 +5,9 @@ moved past the canvas offset, so the strokes travel with the scene between whole
 Why these taps: a shift of half a pixel cannot keep the finest texture (the Nyquist frequency
 cancels), and a short filter loses more than that. Measured on Tears of Steel (docs/benchmarks.md):
 the 4-tap cubic (Keys, a = -0.5) kept 0.69-0.72 of the moving sharpness, Lanczos with 3 lobes
-0.87-0.89, with 4 lobes 0.90-0.95. Two 1-D passes of cv2.filter2D cost about 0.8 ms at 640x480
-(three planes): less than cv2.sepFilter2D's one.
+0.87-0.89, with 4 lobes 0.90-0.95. Two 1-D passes of cv2.filter2D over the three float planes cost
+about 0.8-1.0 ms at 640x480 alone (1.7 ms in the alternating pipeline benchmark): less than
+cv2.sepFilter2D's one pass.
 
 A shift under SKIP_PX along an axis is not filtered (no cost, no softening): a still camera keeps
 its exact frames.
@@ -22,7 +23,7 @@ SKIP_PX = 0.02
 LOBES = 4
 
 
-def taps(t: float) -> tuple[np.ndarray, int]:
+def taps(t: float) -> tuple[np.ndarray, int] | None:
     """Weights and anchor for cv2.filter2D that sample each pixel at x + t (|t| < 1; pixels): 2 *
     LOBES float32 weights for the pixels floor(t) - LOBES + 1 .. floor(t) + LOBES around x,
     summing to 1. Under SKIP_PX None."""
