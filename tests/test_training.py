@@ -384,12 +384,35 @@ def test_locked_motion_crops_leave_the_dominant_motion_to_the_lock():
     rgb = cv2.cvtColor(clip_frames(1, (320, 180), start=SHOT_START + 5)[0], cv2.COLOR_BGR2RGB)
     pairs = frame_pairs([rgb, np.ascontiguousarray(np.roll(rgb, 6, axis=1))], gaps=(1,), every=1)
     assert pairs[0].lock == (-6, 0)
-    prev, cur, grid, valid = MotionCrops(pairs, 128, torch.Generator().manual_seed(0), locked=True).batch(3)
+    prev, cur, grid, valid = MotionCrops(pairs, 128, torch.Generator().manual_seed(0), lock="pixel").batch(3)
     assert valid.mean() > 0.9
     assert (prev - cur).abs().mean() < 0.02  # cur's crop starts past the 6 columns np.roll wrapped round
     assert ((warp_to(prev, grid) - cur).abs() * valid).sum() / valid.sum() < 0.03
     shift = (grid[..., 0] + 1) / 2 * 128 - 0.5 - torch.arange(128.0)  # cur -> prev, pixels
     assert shift[valid[:, 0] > 0].abs().median() < 0.3
+
+
+def test_subpixel_locked_crops_leave_the_fraction_to_the_output_shift():
+    """A 6.4 px pan: locked to the whole pixel the grid still asks the strokes to move by the
+    0.4 px left over; with lock "subpixel" it asks them to stay where they were (the run-time
+    sub-pixel lock moves the output by that fraction), and the crops are the same."""
+    from stylecam.train.motion import MotionCrops, frame_pairs
+
+    rgb = cv2.cvtColor(clip_frames(1, (320, 180), start=SHOT_START + 5)[0], cv2.COLOR_BGR2RGB)
+    moved = cv2.warpAffine(rgb, np.float32([[1, 0, 6.4], [0, 1, 0]]), (320, 180), flags=cv2.INTER_CUBIC,
+                           borderMode=cv2.BORDER_REFLECT)
+    pairs = frame_pairs([rgb, moved], gaps=(1,), every=1)
+    assert pairs[0].lock == (-6, 0) and abs(pairs[0].motion[0] + 6.4) < 0.15
+    shifts = {}
+    for lock in ("pixel", "subpixel"):
+        prev, cur, grid, valid = MotionCrops(pairs, 128, torch.Generator().manual_seed(0), lock=lock).batch(3)
+        shift = (grid[..., 0] + 1) / 2 * 128 - 0.5 - torch.arange(128.0)  # cur -> prev, pixels
+        shifts[lock] = (prev, shift[valid[:, 0] > 0].median())
+    assert torch.equal(shifts["pixel"][0], shifts["subpixel"][0])
+    assert abs(float(shifts["pixel"][1]) + 0.4) < 0.15, shifts
+    assert abs(float(shifts["subpixel"][1])) < 0.05, shifts
+    with pytest.raises(ValueError, match="lock must be one of"):
+        MotionCrops(pairs, 128, torch.Generator(), lock="on")
 
 
 def test_a_style_boost_weighs_its_samples_in_the_style_loss(vgg):
@@ -468,7 +491,7 @@ def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_
     cfg = replace(_tiny_config(image_dir, tmp_path / "run", 2), warm_start=str(V1_CHECKPOINT),
                   motion_dirs=[str(motion)], motion_weight=200.0, motion_short_side=96, temporal_weight=200.0,
                   recurrent_weight=500.0, distill_weight=50.0, perceptual_from=1, distill_until=2, log_every=1,
-                  locked=True, style_boost={"udnie": 2.0})
+                  lock="subpixel", style_boost={"udnie": 2.0})
     cfg.styles = {"starry_night": cfg.styles["jet"], "udnie": cfg.styles["jet2"]}
     messages, progress = [], io.StringIO()
     state = torch.load(train(cfg, log=messages.append, stream=progress), weights_only=True)

@@ -6,9 +6,9 @@ Losses per step (weights relative to the content loss, 1.0):
   temporal          the output for a crop vs the output for a randomly moved, noisy copy of it
   motion            real motion: the output for frame t vs the output for frame t-1 warped by the
                     input's flow, on trusted pixels, with fresh noise on both frames
-With `locked` (train for the run-time phase lock, engines/phase_lock.py) the translation of the
-temporal loss is rounded to whole cells and the motion loss's crops are cut along the dominant
-motion (train/motion.py): the network is not asked to hold still what the lock holds.
+With `lock` "pixel" or "subpixel" (train for the run-time phase lock, engines/phase_lock.py) the
+translation of the temporal loss is rounded to whole cells and the motion loss's crops are cut
+along the dominant motion (train/motion.py): the network is not asked to do what the lock does.
   recurrent         the temporal path as it runs (after Chen et al. 2017): frame t-1's core
                     features warped by the flow and fused into frame t's with blend a * M (a drawn
                     per sample, M the flow's trusted share of each core cell), decoded, against
@@ -67,7 +67,7 @@ class TrainConfig:
     motion_frames: int = 120  # frames read from each motion source
     recurrent_weight: float = 0.0  # the temporal path's loss, on the motion batch
     recurrent_strength: tuple[float, float] = (0.5, 1.0)  # range of the strength a it is trained at
-    locked: bool = False  # train for the phase lock: motion it follows is left out of the losses (see below)
+    lock: str = "off"  # train for the phase lock: "off", "pixel" or "subpixel" (motion.LOCKS, module doc)
     warm_start: str = ""  # a v1 checkpoint: initial weights and the distillation teacher
     distill_weight: float = 0.0
     distill_until: int = 0
@@ -162,7 +162,7 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         loss = parts["content"] + cfg.style_weight * parts["style"]
     if cfg.temporal_weight:
         theta = losses.random_motion(n, generator=gen)
-        if cfg.locked:  # the lock follows translation: only whole cells of it are the network's
+        if cfg.lock != "off":  # the lock follows translation: only whole cells of it are the network's
             cells = x.shape[-1] / (2 * DOWNSCALE)  # cells per unit of normalised coordinates
             theta[:, :, 2] = torch.round(theta[:, :, 2] * cells) / cells
         moved, _ = losses.warp_affine(x, theta)
@@ -238,7 +238,7 @@ def motion_data(cfg: TrainConfig, gen: torch.Generator, log) -> MotionCrops | No
     for source in motion_sources([Path(d) for d in cfg.motion_dirs]):
         pairs += frame_pairs(read_frames(source, cfg.motion_short_side, cfg.motion_frames))
     log(f"motion: {len(pairs)} frame pairs from {len(cfg.motion_dirs)} folder(s)")
-    return MotionCrops(pairs, cfg.crop, gen, locked=cfg.locked)
+    return MotionCrops(pairs, cfg.crop, gen, lock=cfg.lock)
 
 
 def train(cfg: TrainConfig, log=print, stream=None) -> Path:

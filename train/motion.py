@@ -4,10 +4,13 @@ occlusion test), as random aligned crops.
 
 A pair is (prev, cur, flow, valid): cur(x) ~ prev(x + flow(x)) where valid(x) = 1.
 
-Locked crops (MotionCrops(locked=True)) train the network for what the run-time phase lock leaves to
-it: prev is cut out where the pair's dominant motion (engines/phase_lock.dominant_motion) takes
-cur's crop, to the whole pixel, so the motion most of the picture shares is the lock's and the
-loss sees what moves otherwise, and the fraction of a pixel left over."""
+Locked crops (MotionCrops(lock="pixel" or "subpixel")) train the network for what the run-time phase
+lock leaves to it: prev is cut out where the pair's dominant motion (engines/phase_lock.dominant_motion)
+takes cur's crop, to the whole pixel, so the motion most of the picture shares is the lock's. With
+"pixel" the loss still asks the strokes to follow the fraction of a pixel left over; with "subpixel"
+the grid also leaves that fraction out, as the sub-pixel lock (engines/subpixel.py) moves the output
+by it at run time: the network is asked to hold its strokes still on its grid while the content
+moves by the fraction, which its 8-pixel stride can do (moving them by a fraction it cannot)."""
 from __future__ import annotations
 
 import os
@@ -25,6 +28,7 @@ from stylecam.engines.stability import valid_mask
 from stylecam.train.data import IMAGE_SUFFIXES, resize_short
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm"}
+LOCKS = ("off", "pixel", "subpixel")  # what the motion crops leave to the run-time phase lock
 
 
 @dataclass
@@ -33,7 +37,12 @@ class MotionPair:
     cur: np.ndarray  # H x W x 3 uint8 RGB
     flow: np.ndarray  # H x W x 2 float32, cur -> prev, pixels
     valid: np.ndarray  # H x W float32 in {0, 1}
-    lock: tuple[int, int] = (0, 0)  # (x, y) whole pixels of the dominant motion, cur -> prev; (0, 0) if none
+    motion: tuple[float, float] = (0.0, 0.0)  # (x, y) pixels of the dominant motion, cur -> prev; (0, 0) if none
+
+    @property
+    def lock(self) -> tuple[int, int]:
+        """The dominant motion to the whole pixel."""
+        return int(round(self.motion[0])), int(round(self.motion[1]))
 
 
 def read_frames(source: Path, short_side: int, limit: int) -> list[np.ndarray]:
@@ -69,8 +78,8 @@ def frame_pairs(frames: list[np.ndarray], gaps: tuple[int, ...] = (1, 2), every:
             valid = valid_mask(flow, dis.calc(b, a, None))
             if valid.mean() >= min_valid:
                 motion = dominant_motion(flow, (valid * 255).astype(np.uint8), (1.0, 1.0))
-                lock = (0, 0) if motion is None else tuple(int(v) for v in np.round(motion))
-                pairs.append(MotionPair(frames[t - gap], frames[t], flow, valid, lock))
+                motion = (0.0, 0.0) if motion is None else (float(motion[0]), float(motion[1]))
+                pairs.append(MotionPair(frames[t - gap], frames[t], flow, valid, motion))
     return pairs
 
 
@@ -89,24 +98,30 @@ def motion_sources(folders: list[Path]) -> list[Path]:
 
 
 class MotionCrops:
-    """Random aligned square crops of motion pairs, as torch tensors; `locked`: prev's crop moved by
-    the pair's lock (module doc) where the frame leaves room for it."""
+    """Random aligned square crops of motion pairs, as torch tensors. lock: "off"; "pixel": prev's
+    crop moved by the pair's whole-pixel lock where the frame leaves room for it; "subpixel": that,
+    and the grid leaves the rest of the dominant motion out too (module doc)."""
 
-    def __init__(self, pairs: list[MotionPair], crop: int, generator: torch.Generator, locked: bool = False):
+    def __init__(self, pairs: list[MotionPair], crop: int, generator: torch.Generator, lock: str = "off"):
+        if lock not in LOCKS:
+            raise ValueError(f"lock must be one of {', '.join(LOCKS)}, got {lock!r}")
         pairs = [p for p in pairs if min(p.cur.shape[:2]) >= crop]
         if not pairs:
             raise ValueError(f"no motion pairs of at least {crop} px")
-        self.pairs, self.crop, self.gen, self.locked = pairs, crop, generator, locked
+        self.pairs, self.crop, self.gen, self.lock = pairs, crop, generator, lock
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """prev, cur (N x 3 x c x c RGB [0,1]), grid (N x c x c x 2, where each cur pixel lies in
-        prev, normalised for grid_sample with align_corners=False) and valid (N x 1 x c x c)."""
+        prev, less the dominant motion's fraction of a pixel with lock "subpixel", normalised for
+        grid_sample with align_corners=False) and valid (N x 1 x c x c)."""
         c = self.crop
         prevs, curs, grids, valids = [], [], [], []
         for _ in range(n):
             p = self.pairs[int(torch.randint(len(self.pairs), (1,), generator=self.gen))]
             h, w = p.cur.shape[:2]
-            lx, ly = p.lock if self.locked and abs(p.lock[0]) <= w - c and abs(p.lock[1]) <= h - c else (0, 0)
+            room = abs(p.lock[0]) <= w - c and abs(p.lock[1]) <= h - c
+            lx, ly = p.lock if self.lock != "off" and room else (0, 0)
+            mx, my = p.motion if self.lock == "subpixel" and room else (lx, ly)  # left out of the grid
             y = max(0, -ly) + int(torch.randint(h - c - abs(ly) + 1, (1,), generator=self.gen))
             x = max(0, -lx) + int(torch.randint(w - c - abs(lx) + 1, (1,), generator=self.gen))
             sl = (slice(y, y + c), slice(x, x + c))
@@ -117,7 +132,8 @@ class MotionCrops:
             # where the crop's pixel lands in the crop of prev; outside the crop is not valid
             tx, ty = xs + flow[..., 0] - lx, ys + flow[..., 1] - ly
             inside = (tx >= 0) & (tx <= c - 1) & (ty >= 0) & (ty <= c - 1)
-            grids.append(np.stack([(tx + 0.5) / c * 2 - 1, (ty + 0.5) / c * 2 - 1], axis=-1))
+            gx, gy = tx - (mx - lx), ty - (my - ly)
+            grids.append(np.stack([(gx + 0.5) / c * 2 - 1, (gy + 0.5) / c * 2 - 1], axis=-1))
             valids.append(p.valid[sl] * inside)
         to = lambda a: torch.from_numpy(np.ascontiguousarray(np.stack(a)))  # noqa: E731
         prev = to(prevs).permute(0, 3, 1, 2).float().div_(255)

@@ -61,7 +61,7 @@ def cmd_train(args) -> int:
                       style_boost=_style_boosts(args.style_boost or [], styles),
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
-                      recurrent_weight=args.recurrent_weight, locked=args.locked,
+                      recurrent_weight=args.recurrent_weight, lock=args.lock,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
@@ -129,8 +129,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--motion-weight", type=float, default=200.0)
     s.add_argument("--recurrent-weight", type=float, default=0.0,
                    help="the temporal path's loss on the real-motion frames (needs --motion)")
-    s.add_argument("--locked", action="store_true",
-                   help="train for the phase lock: whole-cell synthetic translation, motion crops along the dominant motion")
+    s.add_argument("--lock", choices=("off", "pixel", "subpixel"), default="off",  # train/motion.LOCKS
+                   help="train for the run-time phase lock (--phase-lock pixel or on): whole-cell synthetic "
+                        "translation, motion crops along the dominant motion; subpixel: its fraction left out too")
     s.add_argument("--warm-start", help="v1 checkpoint: initial weights and distillation teacher")
     s.add_argument("--distill-weight", type=float, default=50.0)
     s.add_argument("--distill-until", type=int, default=1500, help="step at which distillation has faded out")
