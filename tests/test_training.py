@@ -123,8 +123,9 @@ def test_a_resume_takes_the_learning_rates_it_is_given(image_dir, tmp_path):
 
     cfg = _tiny_config(image_dir, tmp_path / "run", 1)
     train(cfg, log=lambda m: None)
-    resumed = torch.load(train(replace(cfg, steps=2, style_lr=1e-4), log=lambda m: None), weights_only=True)
-    assert [g["lr"] for g in resumed["optimizer"]["param_groups"]] == [cfg.lr, 1e-4]
+    resumed = torch.load(train(replace(cfg, steps=2, lr=2e-4, style_lr=1e-4), log=lambda m: None), weights_only=True)
+    assert [g["lr"] for g in resumed["optimizer"]["param_groups"]] == [2e-4, 1e-4]
+    assert resumed["train_config"]["lr"] == 2e-4
     assert resumed["train_config"]["style_lr"] == 1e-4
 
 

@@ -57,7 +57,7 @@ def cmd_train(args) -> int:
         if not Path(folder).exists():
             raise UsageError(f"not found: {folder}")
     cfg = TrainConfig(styles=styles, content_dirs=content, out_dir=args.out, steps=args.steps, batch=args.batch,
-                      style_weight=args.style_weight, style_lr=args.style_lr,
+                      style_weight=args.style_weight, lr=args.lr, style_lr=args.style_lr,
                       style_boost=_style_boosts(args.style_boost or [], styles),
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
@@ -121,6 +121,8 @@ def add_training_commands(sub) -> None:
     s.add_argument("--steps", type=int, default=6000)
     s.add_argument("--batch", type=int, default=4)
     s.add_argument("--style-weight", type=float, default=2.0)
+    s.add_argument("--lr", type=float, default=1e-3,
+                   help="learning rate of the network (a resume may lower it to anneal)")
     s.add_argument("--style-lr", type=float, default=1e-2, help="learning rate of the style vectors")
     s.add_argument("--style-boost", action="append", metavar="NAME=FACTOR",
                    help="multiply one style's style loss by FACTOR (repeat; the others 1)")
