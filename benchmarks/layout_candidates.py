@@ -1,8 +1,13 @@
 """Candidate network layouts timed in ONNX Runtime CPU at 640x480 (random weights, alternating
 call by call), and an ORT profile of one graph by operator. This is how v2's layout was chosen
 (docs/design-notes.md, "Network v2"); the chosen one is engines/network.py's NetConfig().
+With --int8 each candidate is also timed as an int8 graph (ORT static quantisation, QDQ, its
+convolutions only: per-channel int8 weights, uint8 activations calibrated on random inputs),
+named NAME_int8: what capacity int8 would pay for. Speed only; random weights say nothing of
+int8's output quality (benchmarks/int8_probe.py measures that on a trained bank).
 
     python benchmarks/layout_candidates.py v1 v1_reflect F
+    python benchmarks/layout_candidates.py --int8 v1 F F_in48 F_in64
     python benchmarks/layout_candidates.py --profile F
 """
 from __future__ import annotations
@@ -17,6 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 import torch.nn.functional as F
@@ -112,16 +118,40 @@ def session(name: str, folder: Path):
     return opts, path, {i.name: a.numpy() for i, a in zip(ort.InferenceSession(str(path)).get_inputs(), args)}
 
 
+def quantized(path: Path, feed: dict[str, np.ndarray]) -> Path:
+    """The graph at `path` with its convolutions in int8 (static QDQ, module doc), beside it."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Inputs(CalibrationDataReader):
+        def __init__(self):
+            rng = np.random.default_rng(0)
+            self.feeds = iter([{**feed, "image": rng.random(feed["image"].shape, dtype=np.float32)} for _ in range(4)])
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    inline, pre, out = (path.with_name(f"{path.stem}_{k}.onnx") for k in ("inline", "pre", "int8"))
+    onnx.save(onnx.load(str(path)), str(inline))  # weights inside the file (the export writes them beside it)
+    quant_pre_process(str(inline), str(pre), skip_symbolic_shape=True)
+    quantize_static(str(pre), str(out), Inputs(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("names", nargs="*", default=list(CANDIDATES))
     p.add_argument("--profile", action="store_true", help="ORT profile by operator of the first name")
     p.add_argument("--rounds", type=int, default=40)
+    p.add_argument("--int8", action="store_true", help="also time each candidate quantised to int8 (module doc)")
     args = p.parse_args()
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         built = {n: session(n, Path(tmp)) for n in args.names}
+        if args.int8:
+            built |= {f"{n}_int8": (opts, quantized(path, feed), feed) for n, (opts, path, feed) in list(built.items())}
         if args.profile:
             opts, path, feed = built[args.names[0]]
             opts.enable_profiling = True

@@ -569,6 +569,55 @@ def test_widening_refuses_what_it_cannot_keep(tmp_path):
         widen_decoder(state, 24, torch.Generator())
 
 
+@needs_vgg
+def test_resuming_with_wider_residual_blocks_keeps_the_output_and_trains_on(image_dir, tmp_path):
+    """A bank whose residual blocks narrow to 32 channels resumes at 48 (train/widen.py): the
+    widened network paints the same frames, loads its Adam state, and a training step grows the
+    weights from the new channels, which start at zero."""
+    from dataclasses import replace
+
+    from stylecam.engines.checkpoint import load_network
+    from stylecam.engines.network import NetConfig
+    from stylecam.train.widen import widen_residual
+
+    narrow = torch.load(train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None), weights_only=True)
+    torch.save(narrow, tmp_path / "narrow.pt")
+    widened = widen_residual(narrow, 48, torch.Generator().manual_seed(0))
+    torch.save(widened, tmp_path / "widened.pt")
+    before, after = load_network(tmp_path / "narrow.pt"), load_network(tmp_path / "widened.pt")
+    frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
+    with torch.no_grad():
+        for k in range(2):
+            assert (before.stylize(frame, narrow["styles"][k]) - after.stylize(frame, widened["styles"][k])).abs().max() < 1e-5
+    assert widened["styles"].shape[1] == narrow["styles"].shape[1] + 2 * 16 * 4
+    assert not widened["net"]["res.0.1.weight"][:, 32:].any()
+
+    messages = []
+    wide = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(residual_inner=48)),
+                            log=messages.append), weights_only=True)
+    assert any("residual blocks widened from 32 to 48" in m for m in messages)
+    assert wide["step"] == 3 and wide["net_config"]["residual_inner"] == 48
+    for b in range(4):
+        assert wide["net"][f"res.{b}.0.weight"].shape[0] == 48
+        assert wide["net"][f"res.{b}.1.weight"][:, 32:].abs().amax() > 0  # the new channels now count
+
+
+def test_residual_widening_refuses_what_it_cannot_keep():
+    from dataclasses import asdict
+
+    from stylecam.engines.network import NetConfig, Stylizer
+    from stylecam.train.widen import widen_residual
+
+    state = {"net": Stylizer(NetConfig()).state_dict(), "styles": NetConfig().identity_style()[None],
+             "net_config": asdict(NetConfig()), "optimizer": {"state": {}, "param_groups": []}}
+    for inner in (32, 16, 80):  # not wider, narrower, wider than the core
+        with pytest.raises(ValueError, match="cannot widen"):
+            widen_residual(state, inner, torch.Generator())
+    state["net_config"] = asdict(NetConfig.v1())
+    with pytest.raises(ValueError, match="cannot widen the residual blocks of a v1"):
+        widen_residual(state, 64, torch.Generator())
+
+
 def test_a_v2_bank_converts_to_v3_keeping_its_colours_and_exports(tmp_path):
     """The shipped v2 bank as v3 (train/guided_head.py): the same colours at the scale of its 8x8
     cells, a = 0 still exact per-frame, and the graph exports with parity in ONNX Runtime."""

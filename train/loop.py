@@ -212,10 +212,10 @@ def load_teacher(path: Path, names: list[str]) -> Teacher:
 
 def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     """The resumed state in the layout `config` asks for: a v2 head converted to v3
-    (train/guided_head.py), or the decoder widened (train/widen.py)."""
+    (train/guided_head.py), or the residual blocks or the decoder widened (train/widen.py)."""
     from stylecam.engines.checkpoint import net_config
     from stylecam.train.guided_head import to_v3
-    from stylecam.train.widen import widen_decoder
+    from stylecam.train.widen import widen_decoder, widen_residual
 
     saved = net_config(state["net_config"])
     if saved == config:
@@ -223,12 +223,16 @@ def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     if saved.version == 2 and replace(saved, version=3) == config:
         log("decoder head converted from v2 to v3 (bilinear upsampling, detail from the image)")
         return to_v3(state)
-    if replace(saved, decoder_width=config.decoder_width) != config:
-        raise ValueError(f"the checkpoint's network {saved} does not match {config}: only the decoder can "
-                         "widen, or a v2 head become v3")
-    widened = widen_decoder(state, config.decoder_width, gen)  # refuses to narrow
-    log(f"decoder widened from {saved.decoder_width} to {config.decoder_width} channels (function kept)")
-    return widened
+    if replace(saved, decoder_width=config.decoder_width, residual_inner=config.residual_inner) != config:
+        raise ValueError(f"the checkpoint's network {saved} does not match {config}: only the residual blocks "
+                         "and the decoder can widen, or a v2 head become v3")
+    if config.residual_inner != saved.residual_inner:
+        state = widen_residual(state, config.residual_inner, gen)  # refuses to narrow
+        log(f"residual blocks widened from {saved.residual_inner} to {config.residual_inner} channels (function kept)")
+    if config.decoder_width != saved.decoder_width:
+        state = widen_decoder(state, config.decoder_width, gen)
+        log(f"decoder widened from {saved.decoder_width} to {config.decoder_width} channels (function kept)")
+    return state
 
 
 def motion_data(cfg: TrainConfig, gen: torch.Generator, log) -> MotionCrops | None:

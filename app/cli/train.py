@@ -65,6 +65,7 @@ def cmd_train(args) -> int:
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
+                                    residual_inner=args.residual_inner or NetConfig().residual_inner,
                                     version=args.layout or NetConfig().version))
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
@@ -141,6 +142,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--decoder-width", type=int,
                    help="channels the output conv paints from (default: the shipped layout's); a resumed "
                         "checkpoint with a narrower decoder is widened to it, keeping what it computes")
+    s.add_argument("--residual-inner", type=int,
+                   help="channels each residual block narrows to (default: the shipped layout's); a resumed "
+                        "checkpoint with narrower blocks is widened to it, keeping what it computes")
     s.add_argument("--layout", type=int, choices=(2, 3),
                    help="network layout (engines/network.py; default: the shipped one); a resumed v2 "
                         "checkpoint converts to 3")
