@@ -112,9 +112,11 @@ def main() -> int:
     flicker = {}
     for name in args.style or ["starry_night", "udnie"]:
         base = flows.warping_error(outputs(v1, v1_bank.vector(name), frames, PER_FRAME))
-        temporal = {k: outputs(e, bank.vector(name), frames, LOCK["subpixel"]) for k, e in (("fp32", fp32), ("int8", int8))}
+        temporal = {k: outputs(e, bank.vector(name), frames, LOCK["subpixel"])
+                    for k, e in (("fp32", fp32), ("int8", int8))}
         flicker[name] = {f"{k}_vs_v1": round(flows.warping_error(out) / base, 3) for k, out in temporal.items()}
-        flicker[name]["int8_sharpness_over_fp32"] = round(mean_sharpness(temporal["int8"]) / mean_sharpness(temporal["fp32"]), 3)
+        sharpness = {k: mean_sharpness(out) for k, out in temporal.items()}
+        flicker[name]["int8_sharpness_over_fp32"] = round(sharpness["int8"] / sharpness["fp32"], 3)
     report["flicker_" + args.clip.stem] = flicker
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")

@@ -126,7 +126,8 @@ def quantized(path: Path, feed: dict[str, np.ndarray]) -> Path:
     class Inputs(CalibrationDataReader):
         def __init__(self):
             rng = np.random.default_rng(0)
-            self.feeds = iter([{**feed, "image": rng.random(feed["image"].shape, dtype=np.float32)} for _ in range(4)])
+            images = [rng.random(feed["image"].shape, dtype=np.float32) for _ in range(4)]
+            self.feeds = iter([{**feed, "image": image} for image in images])
 
         def get_next(self):
             return next(self.feeds, None)
@@ -151,7 +152,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         built = {n: session(n, Path(tmp)) for n in args.names}
         if args.int8:
-            built |= {f"{n}_int8": (opts, quantized(path, feed), feed) for n, (opts, path, feed) in list(built.items())}
+            built |= {f"{n}_int8": (opts, quantized(path, feed), feed)
+                      for n, (opts, path, feed) in list(built.items())}
         if args.profile:
             opts, path, feed = built[args.names[0]]
             opts.enable_profiling = True

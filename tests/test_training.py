@@ -588,7 +588,8 @@ def test_resuming_with_wider_residual_blocks_keeps_the_output_and_trains_on(imag
     frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
     with torch.no_grad():
         for k in range(2):
-            assert (before.stylize(frame, narrow["styles"][k]) - after.stylize(frame, widened["styles"][k])).abs().max() < 1e-5
+            a, b = before.stylize(frame, narrow["styles"][k]), after.stylize(frame, widened["styles"][k])
+            assert (a - b).abs().max().item() < 1e-5
     assert widened["styles"].shape[1] == narrow["styles"].shape[1] + 2 * 16 * 4
     assert not widened["net"]["res.0.1.weight"][:, 32:].any()
 

@@ -95,7 +95,8 @@ def widen_residual(state: dict, inner: int, generator: torch.Generator) -> dict:
     config = net_config(state["net_config"])
     old = config.residual_inner
     if config.version < 2 or not old < inner <= config.core_channels:
-        raise ValueError(f"cannot widen the residual blocks of a v{config.version} network from {old} to {inner} channels")
+        raise ValueError(f"cannot widen the residual blocks of a v{config.version} network "
+                         f"from {old} to {inner} channels")
     new_config = replace(config, residual_inner=inner)
     extra, core = inner - old, config.core_channels
     net = dict(state["net"])
