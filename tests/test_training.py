@@ -516,6 +516,21 @@ def test_train_style_uses_the_style_weight_the_bank_was_trained_with(tmp_path):
     assert bank_style_weight(tmp_path / "old.pt") == 2.0  # v1-era checkpoints: the weight of their day
 
 
+def _assert_paints_alike(narrow: dict, widened: dict, folder) -> None:
+    """Two training states, saved and loaded as networks, paint a real frame alike (to 1e-5) in
+    their first two styles."""
+    from stylecam.engines.checkpoint import load_network
+
+    torch.save(narrow, folder / "narrow.pt")
+    torch.save(widened, folder / "widened.pt")
+    before, after = load_network(folder / "narrow.pt"), load_network(folder / "widened.pt")
+    frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
+    with torch.no_grad():
+        for k in range(2):
+            a, b = before.stylize(frame, narrow["styles"][k]), after.stylize(frame, widened["styles"][k])
+            assert (a - b).abs().max().item() < 1e-5
+
+
 @needs_vgg
 def test_resuming_with_a_wider_decoder_keeps_the_output_and_trains_on(image_dir, tmp_path):
     """A bank trained with a 16-wide decoder end resumes at 24: the widened network paints the
@@ -523,11 +538,9 @@ def test_resuming_with_a_wider_decoder_keeps_the_output_and_trains_on(image_dir,
     learn apart from their originals."""
     from dataclasses import replace
 
-    from stylecam.engines.checkpoint import load_network
     from stylecam.engines.network import NetConfig
 
     narrow = torch.load(train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None), weights_only=True)
-    torch.save(narrow, tmp_path / "narrow.pt")
     messages = []
     wide_cfg = replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(decoder_width=24))
     wide = torch.load(train(wide_cfg, log=messages.append), weights_only=True)
@@ -538,15 +551,7 @@ def test_resuming_with_a_wider_decoder_keeps_the_output_and_trains_on(image_dir,
 
     from stylecam.train.widen import widen_decoder
 
-    widened = widen_decoder(narrow, 24, torch.Generator().manual_seed(0))
-    torch.save(widened, tmp_path / "widened.pt")
-    before, after = load_network(tmp_path / "narrow.pt"), load_network(tmp_path / "widened.pt")
-    frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
-    with torch.no_grad():
-        for k in range(2):
-            a = before.stylize(frame, narrow["styles"][k])
-            b = after.stylize(frame, widened["styles"][k])
-            assert (a - b).abs().max().item() < 1e-5
+    _assert_paints_alike(narrow, widen_decoder(narrow, 24, torch.Generator().manual_seed(0)), tmp_path)
     # after a training step, no copied channel still equals its original
     rows = wide["net"]["dec2.weight"].reshape(24, -1)
     assert min((rows[16 + i] - rows[:16]).abs().amax(dim=1).min().item() for i in range(8)) > 0
@@ -576,20 +581,12 @@ def test_resuming_with_wider_residual_blocks_keeps_the_output_and_trains_on(imag
     weights from the new channels, which start at zero."""
     from dataclasses import replace
 
-    from stylecam.engines.checkpoint import load_network
     from stylecam.engines.network import NetConfig
     from stylecam.train.widen import widen_residual
 
     narrow = torch.load(train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None), weights_only=True)
-    torch.save(narrow, tmp_path / "narrow.pt")
     widened = widen_residual(narrow, 48, torch.Generator().manual_seed(0))
-    torch.save(widened, tmp_path / "widened.pt")
-    before, after = load_network(tmp_path / "narrow.pt"), load_network(tmp_path / "widened.pt")
-    frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
-    with torch.no_grad():
-        for k in range(2):
-            a, b = before.stylize(frame, narrow["styles"][k]), after.stylize(frame, widened["styles"][k])
-            assert (a - b).abs().max().item() < 1e-5
+    _assert_paints_alike(narrow, widened, tmp_path)
     assert widened["styles"].shape[1] == narrow["styles"].shape[1] + 2 * 16 * 4
     assert not widened["net"]["res.0.1.weight"][:, 32:].any()
 
