@@ -428,6 +428,46 @@ def test_a_style_boost_weighs_its_samples_in_the_style_loss(vgg):
     assert losses.style_loss(feats, targets, idx).item() == pytest.approx((alone[0] + alone[1]).item() / 2, rel=1e-5)
 
 
+@needs_vgg
+def test_the_content_loss_sums_the_layers_it_is_given(vgg, image_dir):
+    from dataclasses import replace
+
+    from stylecam.engines.network import Stylizer
+    from stylecam.train import losses
+    from stylecam.train.loop import step_losses
+
+    cfg = replace(_tiny_config(image_dir, "unused", 1), temporal_weight=0.0)
+    torch.manual_seed(0)
+    net = Stylizer(cfg.net)
+    styles, idx = cfg.net.identity_style().repeat(2, 1), torch.tensor([0, 1])
+    frames = clip_frames(2, (64, 64), start=SHOT_START)
+    x = torch.cat([to_tensor(cv2.cvtColor(f, cv2.COLOR_BGR2RGB)) for f in frames])
+    targets = losses.style_targets(vgg, [x[:1], x[1:]])
+
+    def content(layers: dict[str, float]) -> float:
+        parts = step_losses(net, styles[idx], vgg, x, targets, idx, replace(cfg, content_layers=layers),
+                            torch.Generator().manual_seed(0), step=0, use_bf16=False)
+        return parts["content"].item()
+
+    with torch.no_grad():
+        feats_y, feats_x = vgg(net.stylize(x, styles[idx])), vgg(x)
+    shallow, deep = (losses.content_loss(feats_y, feats_x, layer).item() for layer in ("relu2_2", "relu3_3"))
+    assert deep != pytest.approx(shallow, rel=1e-2)
+    assert content(cfg.content_layers) == pytest.approx(shallow, rel=1e-5)  # the default: relu2_2 alone
+    assert content({"relu3_3": 2.0}) == pytest.approx(2 * deep, rel=1e-5)
+    assert content({"relu2_2": 1.0, "relu3_3": 0.5}) == pytest.approx(shallow + 0.5 * deep, rel=1e-5)
+
+
+@pytest.mark.parametrize("pair, message", [("relu9_9=1", "no 'relu9_9' here (one of relu1_2"),
+                                           ("relu3_3=much", "takes LAYER=WEIGHT"),
+                                           ("relu3_3=-1", "must be >= 0")])
+def test_a_bad_content_layer_is_refused_before_any_work(pair, message, tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "run"), "--content-layer", pair]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "run").exists()
+
+
 def _shift_grid(n: int, h: int, w: int, dx: float) -> torch.Tensor:
     """A MotionCrops grid (N x h x w x 2, normalised, align_corners=False) for content moved dx px right."""
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32) - dx, np.arange(h, dtype=np.float32))

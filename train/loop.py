@@ -2,7 +2,8 @@
 native bf16 (train/precision.py).
 
 Losses per step (weights relative to the content loss, 1.0):
-  content + style   VGG16 perceptual losses on a batch of content crops (from `perceptual_from`)
+  content + style   VGG16 perceptual losses on a batch of content crops (from `perceptual_from`);
+                    content is the weighted sum over `content_layers` (default relu2_2 alone)
   temporal          the output for a crop vs the output for a randomly moved, noisy copy of it
   motion            real motion: the output for frame t vs the output for frame t-1 warped by the
                     input's flow, on trusted pixels, with fresh noise on both frames
@@ -56,6 +57,7 @@ class TrainConfig:
     lr: float = 1e-3
     style_lr: float = 1e-2  # the per-style norm parameters learn faster, so styles separate early
     style_weight: float = 2.0
+    content_layers: dict[str, float] = field(default_factory=lambda: {losses.CONTENT_LAYER: 1.0})  # VGG layer -> weight
     style_boost: dict[str, float] = field(default_factory=dict)  # name -> factor on its style loss (default 1)
     tv_weight: float = 0.0
     temporal_weight: float = 10.0
@@ -155,8 +157,8 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         with perceptual_autocast(use_bf16):
             fy = vgg(y)
             with torch.no_grad():
-                fx = vgg(x, last=losses.CONTENT_LAYER)  # the content target needs no deeper layer
-        parts["content"] = losses.content_loss(fy, fx)
+                fx = vgg(x, last=losses.deepest(cfg.content_layers))  # the content target needs no deeper layer
+        parts["content"] = sum(w * losses.content_loss(fy, fx, layer) for layer, w in cfg.content_layers.items())
         boost = torch.tensor([cfg.style_boost.get(name, 1.0) for name in cfg.styles])[idx]
         parts["style"] = losses.style_loss(fy, targets, idx, boost)
         loss = parts["content"] + cfg.style_weight * parts["style"]

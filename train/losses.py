@@ -5,7 +5,12 @@ import torch
 import torch.nn.functional as F
 
 CONTENT_LAYER = "relu2_2"
-STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # also every layer VGGFeatures returns, in order
+
+
+def deepest(layers) -> str:
+    """The last of `layers` (names from STYLE_LAYERS) in VGG's order: how far a target must run."""
+    return max(layers, key=STYLE_LAYERS.index)
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
@@ -26,10 +31,11 @@ def style_targets(vgg, style_images: list[torch.Tensor]) -> dict[str, torch.Tens
     return {layer: torch.stack(g) for layer, g in grams.items()}
 
 
-def content_loss(out_feats: dict, content_feats: dict) -> torch.Tensor:
-    """MSE at the content layer, normalised by the target's mean square (scale-free)."""
-    target = content_feats[CONTENT_LAYER].float()
-    diff = out_feats[CONTENT_LAYER].float() - target
+def content_loss(out_feats: dict, content_feats: dict, layer: str = CONTENT_LAYER) -> torch.Tensor:
+    """MSE at one VGG layer (default the content layer), normalised by the target's mean square
+    (scale-free)."""
+    target = content_feats[layer].float()
+    diff = out_feats[layer].float() - target
     return diff.pow(2).mean() / (target.pow(2).mean() + 1e-8)
 
 

@@ -40,6 +40,7 @@ def cmd_train(args) -> int:
 
     if args.recurrent_weight and not args.motion:
         raise UsageError("--recurrent-weight needs --motion (the loss runs on real-motion frames)")
+    content_layers = _content_layers(args.content_layer or [])
     if args.style:
         styles = _style_pairs(args.style)
     else:
@@ -57,7 +58,8 @@ def cmd_train(args) -> int:
         if not Path(folder).exists():
             raise UsageError(f"not found: {folder}")
     cfg = TrainConfig(styles=styles, content_dirs=content, out_dir=args.out, steps=args.steps, batch=args.batch,
-                      style_weight=args.style_weight, lr=args.lr, style_lr=args.style_lr,
+                      style_weight=args.style_weight, content_layers=content_layers,
+                      lr=args.lr, style_lr=args.style_lr,
                       style_boost=_style_boosts(args.style_boost or [], styles),
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
@@ -75,19 +77,33 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _content_layers(pairs: list[str]) -> dict[str, float]:
+    """--content-layer LAYER=WEIGHT pairs (weights >= 0); none given: the default (relu2_2 alone)."""
+    from stylecam.train.losses import CONTENT_LAYER, STYLE_LAYERS
+
+    return _named_numbers(pairs, "--content-layer", "LAYER=WEIGHT", STYLE_LAYERS, zero_ok=True) or {CONTENT_LAYER: 1.0}
+
+
 def _style_boosts(pairs: list[str], styles: dict[str, str]) -> dict[str, float]:
-    boosts = {}
+    """--style-boost NAME=FACTOR pairs (factors > 0) for styles of this run."""
+    return _named_numbers(pairs, "--style-boost", "NAME=FACTOR", list(styles), zero_ok=False)
+
+
+def _named_numbers(pairs: list[str], option: str, form: str, known, zero_ok: bool) -> dict[str, float]:
+    """NAME=NUMBER pairs of a repeatable option: each name one of `known`, each number >= 0
+    (> 0 unless zero_ok). Bad input is a one-line UsageError."""
+    out = {}
     for pair in pairs:
-        name, _, factor = pair.partition("=")
-        if name not in styles:
-            raise UsageError(f"--style-boost: no style {name!r} in this run ({', '.join(styles)})")
+        name, _, value = pair.partition("=")
+        if name not in known:
+            raise UsageError(f"{option}: no {name!r} here (one of {', '.join(known)})")
         try:
-            boosts[name] = float(factor)
+            out[name] = float(value)
         except ValueError:
-            raise UsageError(f"--style-boost takes NAME=FACTOR, got {pair!r}") from None
-        if boosts[name] <= 0:
-            raise UsageError(f"--style-boost factor must be > 0, got {pair!r}")
-    return boosts
+            raise UsageError(f"{option} takes {form}, got {pair!r}") from None
+        if out[name] < 0 or (out[name] == 0 and not zero_ok):
+            raise UsageError(f"{option}: the number must be {'>= 0' if zero_ok else '> 0'}, got {pair!r}")
+    return out
 
 
 def cmd_train_style(args) -> int:
@@ -125,6 +141,8 @@ def add_training_commands(sub) -> None:
     s.add_argument("--lr", type=float, default=1e-3,
                    help="learning rate of the network (a resume may lower it to anneal)")
     s.add_argument("--style-lr", type=float, default=1e-2, help="learning rate of the style vectors")
+    s.add_argument("--content-layer", action="append", metavar="LAYER=WEIGHT",
+                   help="VGG layer of the content loss and its weight (repeat; default relu2_2=1)")
     s.add_argument("--style-boost", action="append", metavar="NAME=FACTOR",
                    help="multiply one style's style loss by FACTOR (repeat; the others 1)")
     s.add_argument("--temporal-weight", type=float, default=200.0, help="synthetic motion (moved, noisy copy)")
