@@ -1,6 +1,7 @@
 """Shared fixtures: real frames from the bundled sample clip, the shipped bank and engines."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,8 @@ from stylecam.app.cli.loading import load_bank, load_engine
 from stylecam.app.live.sources import VideoFileSource
 from stylecam.assets import paths
 
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # real Qt widgets, drawn off screen: no display needed
 
 V1_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "v1_bank_checkpoint.pt"  # v2's teacher
 SHOT_START = 21  # frames 21-64 of the sample clip are one shot (cuts after frames 20 and 64)
