@@ -96,7 +96,7 @@ def _named_numbers(pairs: list[str], option: str, form: str, known, zero_ok: boo
     for pair in pairs:
         name, _, value = pair.partition("=")
         if name not in known:
-            raise UsageError(f"{option}: no {name!r} here (one of {', '.join(known)})")
+            raise UsageError(f"{option}: {name!r} is not one of {', '.join(known)}")
         try:
             out[name] = float(value)
         except ValueError:
