@@ -67,6 +67,13 @@ def floors(engine, style: np.ndarray, frames: list[np.ndarray], real: PairFlows,
             "real": round(real.warping_error(out) / base, 3)}
 
 
+def pan_and_still_clips(data: str, given: list[str] | None) -> list[Path]:
+    """The clips given, or Tears of Steel (a pan) and Caminandes (a still camera, local motion)."""
+    clips = Path(data) / "video" / "clips"
+    return [Path(c) for c in given] if given else [clips / "tears_of_steel_excerpt_640x360.mp4",
+                                                   clips / "caminandes_llama_drama_excerpt_640x360.mp4"]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="../shared/data")
@@ -76,15 +83,12 @@ def main() -> int:
     p.add_argument("--clip-frames", type=int, default=60)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    clips_dir = Path(args.data) / "video" / "clips"
-    clip_paths = [Path(c) for c in args.clip] if args.clip else [
-        clips_dir / "tears_of_steel_excerpt_640x360.mp4", clips_dir / "caminandes_llama_drama_excerpt_640x360.mp4"]
     model, styles = (args.bank / paths.MODEL_ONNX, args.bank / paths.STYLE_BANK) if args.bank else (
         paths.model_onnx(), paths.style_bank())
     v2 = (OrtEngine(model, "CPUExecutionProvider"), StyleBank.load(styles))
     networks = {"v1": (V1Engine(), StyleBank.load(V1_STYLES)), "v2": v2}
     report = {"cpu": cpu_class(), "bank": str(args.bank or "assets"), "clip_frames": args.clip_frames, "clips": {}}
-    for clip in clip_paths:
+    for clip in pan_and_still_clips(args.data, args.clip):
         frames = read_clip(clip, args.clip_frames)
         real = PairFlows(frames)
         synthetic = synthetic_pairs(frames, real)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ewarp_floor import pan_and_still_clips  # noqa: E402
 from phase_lock import LOCK, PER_FRAME, mean_sharpness, outputs  # noqa: E402
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 
@@ -91,14 +92,11 @@ def main() -> int:
     p.add_argument("--clip-frames", type=int, default=120)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    clips_dir = Path(args.data) / "video" / "clips"
-    clip_paths = [Path(c) for c in args.clip] if args.clip else [
-        clips_dir / "tears_of_steel_excerpt_640x360.mp4", clips_dir / "caminandes_llama_drama_excerpt_640x360.mp4"]
     folders = args.bank or [paths.checkpoint().parent]
     betas = [float(b) for b in args.beta.split(",")]
     v1, v1_bank = V1Engine(), StyleBank.load(V1_STYLES)
     report = {"cpu": cpu_class(), "clip_frames": args.clip_frames, "results": {}}
-    for clip in clip_paths:
+    for clip in pan_and_still_clips(args.data, args.clip):
         frames = read_clip(clip, args.clip_frames)
         flows = PairFlows(frames)
         for name in args.style or ["starry_night", "udnie"]:
