@@ -9,6 +9,9 @@ Every engine maps (image, style, prev, blend) -> (image, state):
     returns 1 x 3 x H x W float32 RGB in (0, 1), and the new state (1 x H/8 x W/8 x C).
 `run_two` is the same with two styles in one pass: `style` where `region` (1 x 1 x H/4 x W/4,
 float32 in [0, 1]) is 1 and `style_b` where it is 0 (the regions graph, contract.REGION_INPUTS).
+`run_smoothed` (ONNX Runtime and torch engines) also takes the last frame's norm statistics (S
+float32, as the last call returned them) and beta (how much of them to keep, 0 to 1) and returns
+this frame's as a third result: the norm statistics smoothed over time (contract.INPUTS).
 Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS
+from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS, REGION_OUTPUTS
 
 ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
 
@@ -78,6 +81,8 @@ class OrtEngine:
         self.session = self._session(model, INPUTS)
         self.graph = self.session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY, "unknown")
         self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
+        stats_size = int(self.session.get_inputs()[INPUTS.index("norm_stats")].shape[0])
+        self._per_frame = (np.zeros(stats_size, np.float32), np.zeros(1, np.float32))  # statistics unused, beta 0
         self.regions_model = regions_model
         self._regions = None
 
@@ -108,8 +113,13 @@ class OrtEngine:
         return session
 
     def run(self, image, style, prev, blend):
-        output, fused = self.session.run(OUTPUTS, dict(zip(INPUTS, (image, style, prev, blend))))
+        output, fused, _ = self.session.run(OUTPUTS, dict(zip(INPUTS, (image, style, prev, blend, *self._per_frame))))
         return output, fused
+
+    def run_smoothed(self, image, style, prev, blend, stats, beta: float):
+        feeds = dict(zip(INPUTS, (image, style, prev, blend, stats, np.full(1, beta, np.float32))))
+        output, fused, stats = self.session.run(OUTPUTS, feeds)
+        return output, fused, stats
 
     def run_two(self, image, style, style_b, region, prev, blend):
         if self._regions is None:
@@ -117,7 +127,7 @@ class OrtEngine:
                 raise EngineUnavailable(f"no regions graph for two styles at once ({self.regions_model})")
             self._regions = self._session(self.regions_model, REGION_INPUTS)
         feeds = dict(zip(REGION_INPUTS, (image, style, style_b, region, prev, blend)))
-        output, fused = self._regions.run(OUTPUTS, feeds)
+        output, fused = self._regions.run(REGION_OUTPUTS, feeds)
         return output, fused
 
 
@@ -145,6 +155,13 @@ class TorchEngine:
         with t.inference_mode():
             out, fused = self.net(t.from_numpy(image), t.from_numpy(style), t.from_numpy(prev), t.from_numpy(blend))
         return out.numpy(), np.ascontiguousarray(fused.numpy())
+
+    def run_smoothed(self, image, style, prev, blend, stats, beta: float):
+        t = self.torch
+        with t.inference_mode():
+            out, fused, stats = self.net.smoothed(t.from_numpy(image), t.from_numpy(style), t.from_numpy(prev),
+                                                  t.from_numpy(blend), t.from_numpy(stats), t.full((1,), beta))
+        return out.numpy(), np.ascontiguousarray(fused.numpy()), stats.numpy()
 
     def run_two(self, image, style, style_b, region, prev, blend):
         t = self.torch

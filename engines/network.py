@@ -125,6 +125,20 @@ def _cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Ten
     return F.instance_norm(x, eps=1e-5) * scale + shift
 
 
+def _smoothed_cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, last_mean: torch.Tensor,
+                  last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
+    """`_cin` with statistics smoothed over frames: this frame's per-channel mean and variance moved
+    towards the last frame's (`last_*`, N x C x 1 x 1) by beta (0: this frame's alone, which is
+    `_cin` to rounding); the statistics used go into sink[layer] for the next frame."""
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = (x - mean).pow(2).mean(dim=(2, 3), keepdim=True)
+    mean = mean + beta * (last_mean - mean)
+    var = var + beta * (last_var - var)
+    sink[layer] = (mean, var)
+    gain = scale * torch.rsqrt(var + 1e-5)
+    return x * gain + (shift - mean * gain)
+
+
 def _region_cin(x: torch.Tensor, scale_a: torch.Tensor, shift_a: torch.Tensor, scale_b: torch.Tensor,
                 shift_b: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """y_b + m * (y_a - y_b) (see the module doc), as x * gain + bias with per-pixel gain and bias;
@@ -180,6 +194,16 @@ class Stylizer(nn.Module):
         """A style vector (S or N x S) as each norm layer's function."""
         p = torch.split(style, self._split, dim=-1)
         return [partial(_cin, scale=p[i][..., None, None], shift=p[i + 1][..., None, None])
+                for i in range(0, len(p), 2)]
+
+    def smoothed_norms(self, style: torch.Tensor, stats: torch.Tensor, beta: torch.Tensor, sink: dict) -> list[Norm]:
+        """Norm layers whose statistics are smoothed over frames (`_smoothed_cin`): stats (S, laid out
+        as a style vector with each layer's per-channel mean and variance in place of its scale and
+        shift) are the last frame's, beta (1) how much of them to keep; each layer's go into sink."""
+        p, last = torch.split(style, self._split, dim=-1), torch.split(stats, self._split, dim=-1)
+        return [partial(_smoothed_cin, scale=p[i][..., None, None], shift=p[i + 1][..., None, None],
+                        last_mean=last[i][..., None, None], last_var=last[i + 1][..., None, None], beta=beta,
+                        layer=i // 2, sink=sink)
                 for i in range(0, len(p), 2)]
 
     def region_norms(self, style: torch.Tensor, style_b: torch.Tensor, region: torch.Tensor) -> list[Norm]:
@@ -242,10 +266,29 @@ class Stylizer(nn.Module):
                 blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.step(image, self.norms(style), prev, blend)
 
+    def smoothed(self, image: torch.Tensor, style: torch.Tensor, prev: torch.Tensor, blend: torch.Tensor,
+                 stats: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`forward` with the norm statistics smoothed over frames (`smoothed_norms`; N = 1): also
+        returns the statistics used (S), the next frame's `stats`. beta = 0 is `forward` to rounding."""
+        sink: dict = {}
+        output, fused = self.step(image, self.smoothed_norms(style, stats, beta, sink), prev, blend)
+        return output, fused, torch.cat([t.reshape(-1) for layer in sorted(sink) for t in sink[layer]])
+
     def two_styles(self, image: torch.Tensor, style: torch.Tensor, style_b: torch.Tensor, region: torch.Tensor,
                    prev: torch.Tensor, blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """`forward` with `style` where region is 1 and `style_b` where it is 0 (see the module doc)."""
         return self.step(image, self.region_norms(style, style_b, region), prev, blend)
+
+
+class SmoothedGraph(nn.Module):
+    """`Stylizer.smoothed` as a module's forward, for export as the one-style graph."""
+
+    def __init__(self, net: Stylizer):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image, style, prev, blend, norm_stats, norm_beta):
+        return self.net.smoothed(image, style, prev, blend, norm_stats, norm_beta)
 
 
 class TwoStyleGraph(nn.Module):

@@ -81,6 +81,7 @@ class VideoStylizer:
         self.size = size
         self.state: np.ndarray | None = None  # 1 x h x w x C, the last fused features
         self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
+        self.norm_stats: np.ndarray | None = None  # S, the last frame's norm statistics (engine.run_smoothed)
         self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # the sized and the padded frame
         self._canvas: tuple[np.ndarray | None, np.ndarray] | None = None  # phase-lock canvas (uint8 BGR), engine input
         self._planes: list[np.ndarray] = []  # the engine's input split into its channels (uint8)
@@ -89,6 +90,7 @@ class VideoStylizer:
     def reset(self) -> None:
         """Forget the previous frame (the next one is stylised on its own)."""
         self.state = None
+        self.norm_stats = None
         self.tracker.reset()
         self.phase.reset()
         self.blender.reset()
@@ -201,14 +203,22 @@ class VideoStylizer:
         style, style_b = self.regions.styles(self.style)
         t3 = time.perf_counter()
 
-        if style_b is None:
+        smooth = s.strength > 0.0 and s.norm_smoothing > 0.0 and hasattr(self.engine, "run_smoothed")
+        if style_b is None and smooth:  # the norm statistics carried with the state, and reset with it
+            carried = not temporal.reset and self.norm_stats is not None
+            stats = self.norm_stats if carried else np.zeros_like(style)
+            output, self.state, self.norm_stats = self.engine.run_smoothed(
+                blob, style, self._prev, temporal.blend, stats, s.norm_smoothing if carried else 0.0)
+        elif style_b is None:
             output, self.state = self.engine.run(blob, style, self._prev, temporal.blend)
+            self.norm_stats = None
         else:
             region = mask
             if offset is not None:  # the region map onto the canvas's 1/4 grid
                 grid = (blob.shape[2] // REGION_DOWNSCALE, blob.shape[3] // REGION_DOWNSCALE)
                 region = self.phase.to_canvas(mask, grid, REGION_DOWNSCALE)
             output, self.state = self.engine.run_two(blob, style, style_b, region[None, None], self._prev, temporal.blend)
+            self.norm_stats = None
         t4 = time.perf_counter()
 
         image = self._image(output, offset or (0, 0), shift, (h, w))

@@ -31,7 +31,10 @@ class TemporalSettings:
     still camera reuses its features without resampling (which would blur them over time).
     phase_lock: place the frame on the network's canvas so that the scene keeps its position on
     the 8-pixel grid while the camera moves (phase_lock.py). subpixel: with the lock, also move the
-    output by the fraction of a pixel the scene moved past the lock's whole pixels (subpixel.py)."""
+    output by the fraction of a pixel the scene moved past the lock's whole pixels (subpixel.py).
+    norm_smoothing: beta in [0, 1), how much of the last frame's norm statistics each norm layer
+    keeps (contract.INPUTS), so that what moves in one part of the frame does not repaint the
+    rest; 0.9 keeps fast motion sharp, 0.97 is steadier (docs/design-notes.md)."""
 
     strength: float = 0.8
     output_share: float = 0.0
@@ -41,12 +44,15 @@ class TemporalSettings:
     still: float = 0.5
     phase_lock: bool = True
     subpixel: bool = True
+    norm_smoothing: float = 0.9
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"temporal strength must be in [0, 1], got {self.strength}")
         if not 0.0 <= self.output_share <= 1.0:
             raise ValueError(f"output share must be in [0, 1], got {self.output_share}")
+        if not 0.0 <= self.norm_smoothing < 1.0:
+            raise ValueError(f"norm smoothing must be in [0, 1), got {self.norm_smoothing}")
 
 
 @dataclass

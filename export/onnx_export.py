@@ -17,7 +17,8 @@ import numpy as np
 from stylecam.assets import paths
 from stylecam.engines.backends import OrtEngine, TorchEngine
 from stylecam.engines.checkpoint import load_bank
-from stylecam.engines.contract import DOWNSCALE, GRAPH_KEY, INPUTS, OUTPUTS, REGION_DOWNSCALE, REGION_INPUTS
+from stylecam.engines.contract import (DOWNSCALE, GRAPH_KEY, INPUTS, OUTPUTS, REGION_DOWNSCALE, REGION_INPUTS,
+                                       REGION_OUTPUTS)
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
 OPSET = 18
@@ -46,7 +47,7 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
     import torch
 
     from stylecam.engines.checkpoint import load_network
-    from stylecam.engines.network import TwoStyleGraph
+    from stylecam.engines.network import SmoothedGraph, TwoStyleGraph
 
     net = load_network(checkpoint)
     c = net.config.core_channels
@@ -55,21 +56,23 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
     image = torch.rand(1, 3, h8 * DOWNSCALE, w8 * DOWNSCALE)
     style, prev, blend = net.config.identity_style(), torch.zeros(1, h8, w8, c), torch.zeros(1, 1, h8, w8)
     dynamic = {"image": {2: DOWNSCALE * rows, 3: DOWNSCALE * cols}, "style": None, "prev": {1: rows, 2: cols},
-               "blend": {2: rows, 3: cols}}
+               "blend": {2: rows, 3: cols}, "norm_stats": None, "norm_beta": None}
     if two_styles:
         r = DOWNSCALE // REGION_DOWNSCALE
         region = torch.rand(1, 1, h8 * r, w8 * r)
         module, names, args = TwoStyleGraph(net).eval(), REGION_INPUTS, (image, style, style.clone(), region, prev, blend)
-        dynamic = {**dynamic, "style_b": None, "region": {2: r * rows, 3: r * cols}}
+        dynamic, outputs = {**dynamic, "style_b": None, "region": {2: r * rows, 3: r * cols}}, REGION_OUTPUTS
     else:
-        module, names, args = net, INPUTS, (image, style, prev, blend)
+        stats, beta = torch.rand(net.config.style_size()), torch.full((1,), 0.5)
+        module, names, args = SmoothedGraph(net).eval(), INPUTS, (image, style, prev, blend, stats, beta)
+        outputs = OUTPUTS
     dynamic = {name: dynamic[name] for name in names}
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*axis name.*will not be used")
         warnings.filterwarnings("ignore", category=FutureWarning)  # torch-internal deprecations
         program = torch.onnx.export(module, args, dynamo=True, opset_version=OPSET, input_names=list(names),
-                                    output_names=list(OUTPUTS), dynamic_shapes=dynamic, verbose=False)
+                                    output_names=list(outputs), dynamic_shapes=dynamic, verbose=False)
     program.save(str(onnx_path))
     model = onnx.load(str(onnx_path))
     kind = " regions" if two_styles else ""
@@ -87,15 +90,16 @@ def _region_map(frame: np.ndarray) -> np.ndarray:
 
 def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: np.ndarray,
            style_b: np.ndarray | None = None, regions_path: Path | None = None) -> float:
-    """Max |torch - ORT| over outputs and states, feeding both the same inputs frame by frame
-    (frames: consecutive H x W x 3 uint8 BGR, H and W multiples of 8; temporal path on). With
+    """Max |torch - ORT| over outputs and states (the norm statistics relative to their largest),
+    feeding both the same inputs frame by frame (frames: consecutive H x W x 3 uint8 BGR, H and W
+    multiples of 8; temporal path and smoothed norm statistics on). With
     style_b, the regions graph at `regions_path` runs instead, `style` on the right of a soft split."""
     import cv2
 
     torch_engine = TorchEngine(checkpoint)
     ort_engine = OrtEngine(onnx_path, "CPUExecutionProvider", regions_model=regions_path)
     tracker = FlowTracker(TemporalSettings(strength=0.9))
-    worst, state = 0.0, None
+    worst, state, stats, beta = 0.0, None, np.zeros(len(style), np.float32), 0.0
     for frame in frames:
         h, w = frame.shape[:2]
         core = (h // DOWNSCALE, w // DOWNSCALE)
@@ -105,9 +109,11 @@ def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: n
         else:
             prev = warp_state(state, temporal.maps)
         blob = cv2.dnn.blobFromImage(frame, 1.0 / 255.0, swapRB=True)
-        if style_b is None:
-            (out_t, state_t), (out_o, state_o) = (e.run(blob, style, prev, temporal.blend)
-                                                  for e in (torch_engine, ort_engine))
+        if style_b is None:  # the norm statistics smoothed over the frames (beta 0 on the first)
+            (out_t, state_t, stats_t), (out_o, state_o, stats_o) = (
+                e.run_smoothed(blob, style, prev, temporal.blend, stats, beta) for e in (torch_engine, ort_engine))
+            worst = max(worst, float(np.abs(stats_t - stats_o).max() / max(1.0, np.abs(stats_t).max())))
+            stats, beta = stats_t, 0.9
         else:
             args = (blob, style, style_b, _region_map(frame), prev, temporal.blend)
             (out_t, state_t), (out_o, state_o) = (e.run_two(*args) for e in (torch_engine, ort_engine))

@@ -28,13 +28,15 @@ def test_export_writes_checked_graph_with_parity(exported):
     model = onnx.load(str(report.onnx_path))
     onnx.checker.check_model(model)
     names = [i.name for i in model.graph.input]
-    assert names == ["image", "style", "prev", "blend"]
+    assert names == ["image", "style", "prev", "blend", "norm_stats", "norm_beta"]
+    assert [o.name for o in model.graph.output] == ["output", "fused", "next_norm_stats"]
     image_dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert image_dims[2:] == ["8*h8", "8*w8"]  # dynamic height and width, multiples of 8
     bank = StyleBank.load(report.bank_path)
     assert bank.names == StyleBank.load(paths.style_bank()).names
     regions = onnx.load(str(report.regions_path))
     assert [i.name for i in regions.graph.input] == ["image", "style", "style_b", "region", "prev", "blend"]
+    assert [o.name for o in regions.graph.output] == ["output", "fused"]
 
 
 def test_exported_graph_runs_other_sizes_like_torch(exported):

@@ -149,3 +149,73 @@ def test_invalid_strength_is_rejected():
         TemporalSettings(strength=1.5)
     with pytest.raises(ValueError, match="output share"):
         TemporalSettings(output_share=-0.1)
+    with pytest.raises(ValueError, match="norm smoothing"):
+        TemporalSettings(norm_smoothing=1.0)
+
+
+def test_norm_statistics_at_beta_zero_are_the_per_frame_network(ort_engine, bank, frames_small):
+    """beta 0 ignores whatever statistics come in; the statistics that come out, fed back on the
+    same frame at any beta, give the same picture (to rounding)."""
+    blob = cv2.dnn.blobFromImage(frames_small[0][:176], 1 / 255.0, swapRB=True)
+    core = (176 // 8, 320 // 8)
+    blend, zeros = identity_inputs(core).blend, np.zeros((1, *core, ort_engine.core_channels), np.float32)
+    style = bank.vectors[2]
+    plain, _ = ort_engine.run(blob, style, zeros, blend)
+    noise = np.random.default_rng(0).normal(size=style.shape).astype(np.float32)
+    smoothed, _, stats = ort_engine.run_smoothed(blob, style, zeros, blend, noise, 0.0)
+    assert np.array_equal(plain, smoothed)
+    again, _, _ = ort_engine.run_smoothed(blob, style, zeros, blend, stats, 0.9)
+    assert np.abs(again - plain).max() < 1e-4
+    dark = cv2.dnn.blobFromImage(frames_small[30][:176] // 3, 1 / 255.0, swapRB=True)
+    _, _, dark_stats = ort_engine.run_smoothed(dark, style, zeros, blend, stats, 0.0)
+    other, _, _ = ort_engine.run_smoothed(blob, style, zeros, blend, dark_stats, 0.5)
+    assert np.abs(other - plain).mean() > 0.005  # another frame's statistics do take part
+
+
+class BetaLog:
+    """An engine wrapper recording the beta of each smoothed call (None: a plain run)."""
+
+    def __init__(self, engine):
+        self.engine, self.betas = engine, []
+        self.core_channels = engine.core_channels
+
+    def run(self, *args):
+        self.betas.append(None)
+        return self.engine.run(*args)
+
+    def run_smoothed(self, *args):
+        self.betas.append(args[-1])
+        return self.engine.run_smoothed(*args)
+
+
+def test_norm_statistics_are_carried_within_a_shot_and_start_afresh_after_a_reset(ort_engine, bank, frames_small):
+    log = BetaLog(ort_engine)
+    stylizer = VideoStylizer(log, bank.vectors[0], TemporalSettings(strength=0.8, norm_smoothing=0.9))
+    for frame in frames_small[:3]:
+        stylizer.step(frame)
+    stylizer.set_style(bank.vectors[1])  # a switch resets the state and the statistics
+    stylizer.step(frames_small[3])
+    stylizer.step(np.full_like(frames_small[4], 255))  # a scene cut
+    stylizer.step(np.full_like(frames_small[4], 250))
+    stylizer.set_temporal(TemporalSettings(strength=0.0))  # per-frame: the plain network
+    stylizer.step(frames_small[5])
+    assert log.betas == [0.0, 0.9, 0.9, 0.0, 0.0, 0.9, None]
+    assert stylizer.norm_stats is None
+
+
+def test_smoothed_norm_statistics_steady_a_still_scene_when_something_moves(ort_engine, bank, frames_small):
+    """A still frame with a real patch sliding along its bottom: with each frame's own statistics
+    the still top changes with the patch; kept over frames, it changes less."""
+    scene, patch = frames_small[0].copy(), frames_small[30][90:170, 40:140]
+    frames = []
+    for t in range(12):
+        frame = scene.copy()
+        frame[96:176, 10 + 12 * t:110 + 12 * t] = patch
+        frames.append(frame)
+
+    def top_change(beta: float) -> float:
+        stylizer = VideoStylizer(ort_engine, bank.vectors[0], TemporalSettings(strength=0.8, norm_smoothing=beta))
+        tops = [stylizer.step(f).image[:64].astype(np.float32) for f in frames]
+        return float(np.mean([np.abs(b - a).mean() for a, b in zip(tops[1:], tops[2:])]))
+
+    assert top_change(0.9) < 0.8 * top_change(0.0)
