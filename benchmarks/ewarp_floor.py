@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phase_lock import PER_FRAME, outputs  # noqa: E402
+from report import emit  # noqa: E402
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 
 from stylecam.assets import paths  # noqa: E402
@@ -99,10 +100,7 @@ def main() -> int:
                    for net, (engine, bank) in networks.items()}
             report["clips"].setdefault(clip.stem, {})[name] = row
             print(f"{clip.stem} {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report))
-    return 0
+    return emit(report, args.json)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ class is written with the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phase_lock import LOCK, PER_FRAME, mean_sharpness, outputs  # noqa: E402
+from report import emit  # noqa: E402
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 
 from stylecam.assets import paths  # noqa: E402
@@ -121,10 +121,7 @@ def main() -> int:
         sharpness = {k: mean_sharpness(out) for k, out in temporal.items()}
         flicker[name]["int8_sharpness_over_fp32"] = round(sharpness["int8"] / sharpness["fp32"], 3)
     report["flicker_" + args.clip.stem] = flicker
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report))
-    return 0
+    return emit(report, args.json)
 
 
 if __name__ == "__main__":

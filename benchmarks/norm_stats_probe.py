@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ewarp_floor import pan_and_still_clips  # noqa: E402
 from phase_lock import PER_FRAME, mean_sharpness, outputs  # noqa: E402
+from report import emit  # noqa: E402
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 
 from stylecam.assets import paths  # noqa: E402
@@ -60,10 +61,7 @@ def main() -> int:
                                            "moving_sharpness": round(mean_sharpness(out) / sharp, 3)}
                 report["results"].setdefault(clip.stem, {}).setdefault(str(folder), {})[name] = row
                 print(f"{clip.stem} {folder} {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report))
-    return 0
+    return emit(report, args.json)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import emit  # noqa: E402
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 from v1_vs_v2 import pipeline_times  # noqa: E402
 
@@ -142,10 +143,7 @@ def main() -> int:
     if args.sheet:
         first = Path(args.clip[0]) if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))[-1]
         sheet(engine, bank.vector("starry_night"), read_clip(first, 80), args.sheet)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report))
-    return 0
+    return emit(report, args.json)
 
 
 if __name__ == "__main__":
