@@ -272,12 +272,17 @@ class Stylizer(nn.Module):
         returns the statistics used (S), the next frame's `stats`. beta = 0 is `forward` to rounding."""
         sink: dict = {}
         output, fused = self.step(image, self.smoothed_norms(style, stats, beta, sink), prev, blend)
-        return output, fused, torch.cat([t.reshape(-1) for layer in sorted(sink) for t in sink[layer]])
+        return output, fused, norm_stats(sink)[0]
 
     def two_styles(self, image: torch.Tensor, style: torch.Tensor, style_b: torch.Tensor, region: torch.Tensor,
                    prev: torch.Tensor, blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """`forward` with `style` where region is 1 and `style_b` where it is 0 (see the module doc)."""
         return self.step(image, self.region_norms(style, style_b, region), prev, blend)
+
+
+def norm_stats(sink: dict) -> torch.Tensor:
+    """The statistics `smoothed_norms` put in its sink as N x S, laid out like a style vector."""
+    return torch.cat([t.reshape(t.shape[0], -1) for layer in sorted(sink) for t in sink[layer]], dim=1)
 
 
 class SmoothedGraph(nn.Module):

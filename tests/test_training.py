@@ -517,6 +517,29 @@ def test_the_recurrent_loss_trains_the_temporal_path_as_it_runs():
     assert net.out.weight.grad is not None and net.out.weight.grad.abs().sum() > 0
 
 
+def test_with_norm_smoothing_frame_t_keeps_frame_t_minus_1s_statistics():
+    """Frame t is frame t-1 with another real frame's strip along its bottom; the loss counts the
+    untouched top. Trained as the run-time smoothing runs (frame t keeping 0.9 of frame t-1's norm
+    statistics), the strip repaints the top less than with each frame's own statistics; at 0.9999
+    frame t is normalised by frame t-1's statistics alone, so the top matches almost exactly."""
+    from stylecam.engines.checkpoint import load_bank, load_network
+    from stylecam.train.loop import motion_losses
+
+    net, bank = load_network(paths.checkpoint()), load_bank(paths.checkpoint())
+    a, b = (cv2.cvtColor(clip_frames(1, (96, 96), start=SHOT_START + k)[0], cv2.COLOR_BGR2RGB) for k in (5, 45))
+    cur = a.copy()
+    cur[56:] = b[56:]
+    valid = torch.zeros(1, 1, 96, 96)
+    valid[..., 8:32, 8:-8] = 1.0  # the top, away from the strip's reach through the receptive field
+    batch = (to_tensor(a), to_tensor(np.ascontiguousarray(cur)), _shift_grid(1, 96, 96, 0.0), valid)
+    style = torch.from_numpy(bank.vector("starry_night"))[None]
+    with torch.no_grad():
+        top = {beta: motion_losses(net, style, batch, 0.0, torch.Generator().manual_seed(0), beta=beta)["motion"].item()
+               for beta in (0.0, 0.9, 0.9999)}
+    assert top[0.9] < 0.8 * top[0.0], top
+    assert top[0.9999] < 0.1 * top[0.0], top
+
+
 @needs_vgg
 def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_path):
     """The v2 recipe on small settings: warm start from the v1 checkpoint, a distillation step
@@ -707,6 +730,14 @@ def test_resuming_a_v2_run_as_v3_converts_the_head_and_trains_on(image_dir, tmp_
     assert state["step"] == 3 and state["net_config"]["version"] == 3
     gains = state["net"]["out.weight"][3:]
     assert gains.shape == (3, 16, 3, 3) and gains.abs().max() > 0
+
+
+@pytest.mark.parametrize("beta", ["1", "-0.1"])
+def test_norm_smoothing_out_of_range_is_refused(tmp_path, capsys, beta):
+    assert main(["train", "--out", str(tmp_path / "run"), "--norm-smoothing", beta]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--norm-smoothing must be in [0, 1)" in err[0]
+    assert not (tmp_path / "run").exists()
 
 
 def test_the_recurrent_loss_without_motion_frames_is_refused(tmp_path, capsys):

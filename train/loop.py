@@ -18,12 +18,17 @@ along the dominant motion (train/motion.py): the network is not asked to do what
   distill           (warm start only) the output vs the v1 teacher's (MSE), the outer ring left
                     out (the teacher's zero-padding bias is not copied); its weight falls
                     linearly to 0 at `distill_until`
+With `norm_smoothing` beta > 0 the second view of the temporal and motion losses (the moved copy,
+frame t) keeps beta of the first view's norm statistics, as the run-time smoothing does
+(engines/temporal.py `TemporalSettings.norm_smoothing`): the losses then count what that output
+still changes, not what the carried statistics already hold.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -31,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from stylecam.engines.contract import DOWNSCALE
-from stylecam.engines.network import NetConfig, Stylizer
+from stylecam.engines.network import NetConfig, Stylizer, norm_stats
 from stylecam.train import losses
 from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, to_tensor
 from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_cells, warp_to
@@ -69,6 +74,7 @@ class TrainConfig:
     motion_frames: int = 120  # frames read from each motion source
     recurrent_weight: float = 0.0  # the temporal path's loss, on the motion batch
     recurrent_strength: tuple[float, float] = (0.5, 1.0)  # range of the strength a it is trained at
+    norm_smoothing: float = 0.0  # beta in [0, 1): the second view keeps this much of the first's norm statistics
     lock: str = "off"  # train for the phase lock: "off", "pixel" or "subpixel" (motion.LOCKS, module doc)
     warm_start: str = ""  # a v1 checkpoint: initial weights and the distillation teacher
     distill_weight: float = 0.0
@@ -124,17 +130,32 @@ def masked_mse(y: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> to
     return ((y - target).pow(2) * valid).sum() / (valid.sum() * y.shape[1] + 1e-8)
 
 
+def pair_norms(net: Stylizer, style: torch.Tensor, beta: float) -> tuple[list, Callable[[], list]]:
+    """Norm layers for two views of one scene: the first view's, and a function that gives the
+    second's once the first has been decoded: with beta > 0 they keep beta of the first view's
+    statistics (detached, like the run-time state), with beta 0 they are the plain network's."""
+    if not beta:
+        p = net.norms(style)
+        return p, lambda: p
+    sink: dict = {}
+    first = net.smoothed_norms(style, torch.zeros_like(style), torch.zeros(1), sink)
+    return first, lambda: net.smoothed_norms(style, norm_stats(sink).detach(), torch.tensor([beta]), {})
+
+
 def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator,
-                  strength: tuple[float, float] | None = None) -> dict[str, torch.Tensor]:
+                  strength: tuple[float, float] | None = None, beta: float = 0.0) -> dict[str, torch.Tensor]:
     """On a motion batch: "motion", the per-frame output of frame t vs that of frame t-1 warped by
     the input flow, on trusted pixels; with `strength` (the range a is drawn from) also
-    "recurrent", the temporal path's output for frame t against the same target (module doc)."""
+    "recurrent", the temporal path's output for frame t against the same target; beta: frame t
+    keeps that much of frame t-1's norm statistics (`pair_norms`, module doc)."""
     prev, cur, grid, valid = batch
     noisy = lambda x: (x + torch.randn(x.shape, generator=gen) * noise).clamp(0, 1)  # noqa: E731
-    p = net.norms(style)
     prev, cur = noisy(prev), noisy(cur)
-    f_prev, f_cur = net.encode(prev, p), net.encode(cur, p)
-    target = warp_to(net.decode(f_prev, p, prev), grid)
+    p_prev, after = pair_norms(net, style, beta)
+    f_prev = net.encode(prev, p_prev)
+    target = warp_to(net.decode(f_prev, p_prev, prev), grid)
+    p = after()
+    f_cur = net.encode(cur, p)
     parts = {"motion": masked_mse(net.decode(f_cur, p, cur), target, valid)}
     if strength is not None:
         lo, hi = strength
@@ -150,7 +171,8 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
                 teacher: Teacher | None = None, motion: MotionCrops | None = None) -> dict[str, torch.Tensor]:
     """Losses of one batch (x: N x 3 x H x W RGB [0,1], style: N x S); see the module doc."""
     n = x.shape[0]
-    y = net.stylize(x, style)
+    p_first, after = pair_norms(net, style, cfg.norm_smoothing)
+    y = net.decode(net.encode(x, p_first), p_first, x)
     parts: dict[str, torch.Tensor] = {}
     loss = torch.zeros(())
     if step >= cfg.perceptual_from:
@@ -170,12 +192,13 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         moved, _ = losses.warp_affine(x, theta)
         jitter = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.06
         moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
-        parts["temporal"] = losses.temporal_loss(y, net.stylize(moved, style), theta)
+        p_moved = after()
+        parts["temporal"] = losses.temporal_loss(y, net.decode(net.encode(moved, p_moved), p_moved, moved), theta)
         loss = loss + cfg.temporal_weight * parts["temporal"]
     if motion is not None:
         k = min(cfg.motion_batch, n)  # the batch's first styles
         strength = cfg.recurrent_strength if cfg.recurrent_weight else None
-        moving = motion_losses(net, style[:k], motion.batch(k), cfg.noise, gen, strength)
+        moving = motion_losses(net, style[:k], motion.batch(k), cfg.noise, gen, strength, cfg.norm_smoothing)
         parts.update(moving)
         loss = loss + cfg.motion_weight * moving["motion"]
         if "recurrent" in moving:

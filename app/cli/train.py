@@ -40,6 +40,8 @@ def cmd_train(args) -> int:
 
     if args.recurrent_weight and not args.motion:
         raise UsageError("--recurrent-weight needs --motion (the loss runs on real-motion frames)")
+    if not 0.0 <= args.norm_smoothing < 1.0:
+        raise UsageError(f"--norm-smoothing must be in [0, 1), got {args.norm_smoothing}")
     content_layers = _content_layers(args.content_layer or [])
     if args.style:
         styles = _style_pairs(args.style)
@@ -63,7 +65,7 @@ def cmd_train(args) -> int:
                       style_boost=_style_boosts(args.style_boost or [], styles),
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
-                      recurrent_weight=args.recurrent_weight, lock=args.lock,
+                      recurrent_weight=args.recurrent_weight, lock=args.lock, norm_smoothing=args.norm_smoothing,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
@@ -150,6 +152,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--motion-weight", type=float, default=200.0)
     s.add_argument("--recurrent-weight", type=float, default=0.0,
                    help="the temporal path's loss on the real-motion frames (needs --motion)")
+    s.add_argument("--norm-smoothing", type=float, default=0.0, metavar="BETA",
+                   help="the moved view and frame t keep BETA of the first view's norm statistics, as the "
+                        "run-time smoothing does (0: each view its own)")
     s.add_argument("--lock", choices=("off", "pixel", "subpixel"), default="off",  # train/motion.LOCKS
                    help="train for the run-time phase lock (--phase-lock pixel or on): whole-cell synthetic "
                         "translation, motion crops along the dominant motion; subpixel: its fraction left out too")
