@@ -133,13 +133,15 @@ def masked_mse(y: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> to
 def pair_norms(net: Stylizer, style: torch.Tensor, beta: float) -> tuple[list, Callable[[], list]]:
     """Norm layers for two views of one scene: the first view's, and a function that gives the
     second's once the first has been decoded: with beta > 0 they keep beta of the first view's
-    statistics (detached, like the run-time state), with beta 0 they are the plain network's."""
+    statistics, with beta 0 they are the plain network's. The kept statistics carry their
+    gradient: they come from the same weights, so scaling a layer's weights still changes nothing
+    (detached, the second view lost that invariance and training traded style for steadiness)."""
     if not beta:
         p = net.norms(style)
         return p, lambda: p
     sink: dict = {}
     first = net.smoothed_norms(style, torch.zeros_like(style), torch.zeros(1), sink)
-    return first, lambda: net.smoothed_norms(style, norm_stats(sink).detach(), torch.tensor([beta]), {})
+    return first, lambda: net.smoothed_norms(style, norm_stats(sink), torch.tensor([beta]), {})
 
 
 def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator,
