@@ -540,6 +540,27 @@ def test_with_norm_smoothing_frame_t_keeps_frame_t_minus_1s_statistics():
     assert top[0.9999] < 0.1 * top[0.0], top
 
 
+def test_kept_norm_statistics_carry_their_gradient():
+    """A conv followed by a norm layer can be scaled by any positive factor without changing the
+    output, so a loss has no gradient along that scale. Frame t's kept statistics come from the
+    same weights; with their gradient the invariance holds under smoothing too (detached, it did
+    not, and training traded the style away: assets/TRAINING.md, "v2NS")."""
+    from stylecam.engines.checkpoint import load_bank, load_network
+    from stylecam.train.loop import motion_losses
+
+    net, bank = load_network(paths.checkpoint()), load_bank(paths.checkpoint())
+    frames = [cv2.cvtColor(clip_frames(1, (96, 96), start=SHOT_START + k)[0], cv2.COLOR_BGR2RGB) for k in (5, 25)]
+    batch = (to_tensor(frames[0]), to_tensor(frames[1]), _shift_grid(1, 96, 96, 0.0), torch.ones(1, 1, 96, 96))
+    style = torch.from_numpy(bank.vector("starry_night"))[None]
+    loss = motion_losses(net, style, batch, 0.0, torch.Generator().manual_seed(0), beta=0.9)["motion"]
+    weight, bias = net.enc2.weight, net.enc2.bias
+    grad_w, grad_b = torch.autograd.grad(loss, [weight, bias])
+    along_scale = (grad_w * weight).sum() + (grad_b * bias).sum()  # d loss / d k for weights k * (W, b) at k = 1
+    size = grad_w.norm() * weight.norm()
+    assert size > 0
+    assert along_scale.abs() < 1e-5 * size, (along_scale.item(), size.item())
+
+
 @needs_vgg
 def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_path):
     """The v2 recipe on small settings: warm start from the v1 checkpoint, a distillation step
