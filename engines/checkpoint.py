@@ -24,7 +24,8 @@ def net_config(saved: dict) -> NetConfig:
         return NetConfig.v1()
     return NetConfig(widths=tuple(saved["widths"]), residual_blocks=saved["residual_blocks"],
                      residual_inner=saved["residual_inner"], version=saved["version"],
-                     decoder_width=saved.get("decoder_width", saved["widths"][0]))
+                     decoder_width=saved.get("decoder_width", saved["widths"][0]),
+                     image_detail=saved.get("image_detail", False))
 
 
 def load_network(path: Path) -> Stylizer:

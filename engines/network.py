@@ -36,6 +36,10 @@ Layouts (NetConfig.version):
      resize is written as a fixed depthwise 3x3 conv per output phase and a depth-to-space
      (bilinear_phases; docs/design-notes.md says why). Same norm layers and style vector as v2
      (a v2 bank converts: train/guided_head.py).
+  v2 with `image_detail` (not shipped; a probe): v2's head, plus detail from the input at gains
+     painted at 1/4: output = sigmoid(v2's logits + A * image), A a 3x3 conv of the last 1/4
+     features resized bilinearly x4 as in v3. Detail taken from the image moves with the picture
+     by any fraction of a pixel. A trained v2 state gains it with A = 0 (train/image_detail.py).
   v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
      + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
      read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
@@ -62,6 +66,7 @@ class NetConfig:
     residual_inner: int = 32
     version: int = 2
     decoder_width: int = 16
+    image_detail: bool = False  # v2 only: detail from the input at gains painted at 1/4 (module doc)
 
     @classmethod
     def v1(cls) -> NetConfig:
@@ -188,6 +193,11 @@ class Stylizer(nn.Module):
             self.dec1 = conv(w3, w2)  # after nearest x2, at H/4
             self.dec2 = conv(w2, w1)  # after nearest x2, at H/2
             self.out = conv(w1, 12)  # pixel-shuffled x2 to 3 x H x W
+        if config.image_detail:  # registered last: a trained v2 state's parameters keep their order
+            if config.version != 2:
+                raise ValueError("image_detail is a v2 option")
+            self.detail = conv(config.decoder_width, 3)
+            self.register_buffer("phases4", bilinear_phases(4), persistent=False)
         self._split = [c for c in config.norm_channels() for _ in (0, 1)]
 
     def norms(self, style: torch.Tensor) -> list[Norm]:
@@ -240,7 +250,10 @@ class Stylizer(nn.Module):
             x = F.relu(p[-2](self.dec1(x)))
             x = F.relu(p[-1](self.dec2(x)))
             if version == 2:
-                return torch.sigmoid(F.pixel_shuffle(self.out(x), 4))
+                logits = F.pixel_shuffle(self.out(x), 4)
+                if self.config.image_detail:
+                    logits = logits + upsample(self.detail(x), self.phases4) * image
+                return torch.sigmoid(logits)
             heads = self.out(x)
             logits, gains = (upsample(h, self.phases4) for h in (heads[:, :3], heads[:, 3:]))
             return torch.sigmoid(logits + gains * image)

@@ -753,6 +753,62 @@ def test_resuming_a_v2_run_as_v3_converts_the_head_and_trains_on(image_dir, tmp_
     assert gains.shape == (3, 16, 3, 3) and gains.abs().max() > 0
 
 
+@needs_vgg
+def test_resuming_a_v2_run_with_image_detail_adds_it_and_trains_on(image_dir, tmp_path):
+    """A v2 run resumed with image detail: the gain conv is added, Adam's state loads (the style
+    vectors' moments move past the new parameters), and the gains (zero when added) learn."""
+    from dataclasses import replace
+
+    from stylecam.engines.network import NetConfig
+
+    train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
+    messages = []
+    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(image_detail=True)),
+                             log=messages.append), weights_only=True)
+    assert any(m.startswith("image detail added to the v2 head") for m in messages)
+    assert state["step"] == 3 and state["net_config"]["image_detail"] is True
+    gains = state["net"]["detail.weight"]
+    assert gains.shape == (3, 16, 3, 3) and gains.abs().max() > 0
+
+
+def test_image_detail_added_at_zero_gain_keeps_the_output_and_exports(tmp_path):
+    """The shipped state with image detail added draws exactly what it drew; once its gains are
+    set, the output follows the image's detail, and the exported graph agrees with torch."""
+    import torch.nn.functional as F
+
+    from stylecam.engines.checkpoint import load_network
+    from stylecam.export.onnx_export import export
+    from stylecam.train.image_detail import add_image_detail
+
+    state = torch.load(paths.checkpoint(), weights_only=True)
+    added = add_image_detail(state)
+    before, after = load_network(paths.checkpoint()), _network(added)
+    frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
+    style = state["styles"][0]
+    with torch.no_grad():
+        assert torch.equal(before.stylize(frame, style), after.stylize(frame, style))
+    added["net"]["detail.bias"] = torch.full((3,), 2.0)  # gain 2 everywhere: logits + 2 * image
+    with torch.no_grad():
+        lifted = _network(added).stylize(frame, style)
+        plain = before.stylize(frame, style)
+        expected = torch.sigmoid(torch.logit(plain) + 2.0 * frame)
+        assert (lifted - expected).abs().max() < 1e-4
+        assert (F.avg_pool2d(lifted - plain, 8)).abs().mean() > 0.01
+    path = tmp_path / "detail.pt"
+    torch.save(added, path)
+    report = export(path, tmp_path / "out", [f[:176, :320] for f in clip_frames(2, start=30)])
+    assert report.max_abs_diff <= 1e-3
+
+
+def _network(state: dict):
+    from stylecam.engines.checkpoint import net_config
+    from stylecam.engines.network import Stylizer
+
+    net = Stylizer(net_config(state["net_config"]))
+    net.load_state_dict(state["net"])
+    return net.eval()
+
+
 @pytest.mark.parametrize("beta", ["1", "-0.1"])
 def test_norm_smoothing_out_of_range_is_refused(tmp_path, capsys, beta):
     assert main(["train", "--out", str(tmp_path / "run"), "--norm-smoothing", beta]) == 2

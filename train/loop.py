@@ -239,9 +239,11 @@ def load_teacher(path: Path, names: list[str]) -> Teacher:
 
 def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     """The resumed state in the layout `config` asks for: a v2 head converted to v3
-    (train/guided_head.py), or the residual blocks or the decoder widened (train/widen.py)."""
+    (train/guided_head.py), image detail added (train/image_detail.py), or the residual blocks or
+    the decoder widened (train/widen.py)."""
     from stylecam.engines.checkpoint import net_config
     from stylecam.train.guided_head import to_v3
+    from stylecam.train.image_detail import add_image_detail
     from stylecam.train.widen import widen_decoder, widen_residual
 
     saved = net_config(state["net_config"])
@@ -250,6 +252,9 @@ def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     if saved.version == 2 and replace(saved, version=3) == config:
         log("decoder head converted from v2 to v3 (bilinear upsampling, detail from the image)")
         return to_v3(state)
+    if not saved.image_detail and replace(saved, image_detail=True) == config:
+        log("image detail added to the v2 head (at zero gain: the output is unchanged)")
+        return add_image_detail(state)
     if replace(saved, decoder_width=config.decoder_width, residual_inner=config.residual_inner) != config:
         raise ValueError(f"the checkpoint's network {saved} does not match {config}: only the residual blocks "
                          "and the decoder can widen, or a v2 head become v3")

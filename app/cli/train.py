@@ -70,7 +70,8 @@ def cmd_train(args) -> int:
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
                                     residual_inner=args.residual_inner or NetConfig().residual_inner,
-                                    version=args.layout or NetConfig().version))
+                                    version=args.layout or NetConfig().version,
+                                    image_detail=args.image_detail))
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
     except (VGGWeightsMissing, ValueError) as exc:  # ValueError: a checkpoint this run cannot resume
@@ -171,6 +172,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--layout", type=int, choices=(2, 3),
                    help="network layout (engines/network.py; default: the shipped one); a resumed v2 "
                         "checkpoint converts to 3")
+    s.add_argument("--image-detail", action="store_true",
+                   help="v2 with detail from the input at gains painted at 1/4 (a probe; added at zero "
+                        "gain to a resumed v2 state; give it on every resume of such a run)")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_train)
 
