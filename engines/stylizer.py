@@ -23,7 +23,8 @@ from stylecam.engines.phase_lock import PhaseLock
 from stylecam.engines.subpixel import passes, shifted_plane
 from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
 from stylecam.engines.segmenter import PersonSegmenter
-from stylecam.engines.temporal import FlowTracker, TemporalSettings, identity_inputs, warp_state
+from stylecam.engines.temporal import (CoordinateGrids, FlowTracker, TemporalSettings, fade_fast, identity_inputs,
+                                       warp_state)
 
 STAGES = ("preprocess", "flow", "segment", "engine", "postprocess", "blend")
 
@@ -73,6 +74,7 @@ class VideoStylizer:
         self.style = np.ascontiguousarray(style, dtype=np.float32)
         self.tracker = FlowTracker(temporal)
         self.phase = PhaseLock()
+        self._cells = CoordinateGrids()
         self.blender = OutputBlender()
         self.segmenter = segmenter
         self.masks = MaskTracker(mask)
@@ -181,6 +183,8 @@ class VideoStylizer:
             shift = tuple(self.phase.shift) if s.subpixel else None
             core = (core[0] + 1, core[1] + 1)
             temporal = self.phase.canvas_inputs(temporal, core)
+        if s.fast_cells is not None:
+            temporal = fade_fast(temporal, s.fast_cells, self._cells)
         state_shape = (1, *core, self.engine.core_channels)
         if self._prev is None or self._prev.shape != state_shape:
             self._prev = np.zeros(state_shape, np.float32)

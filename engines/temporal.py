@@ -14,7 +14,7 @@ The flow and trust at the flow resolution go along for the output blend.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -34,7 +34,10 @@ class TemporalSettings:
     output by the fraction of a pixel the scene moved past the lock's whole pixels (subpixel.py).
     norm_smoothing: beta in [0, 1), how much of the last frame's norm statistics each norm layer
     keeps (contract.INPUTS), so that what moves in one part of the frame does not repaint the
-    rest; 0.9 keeps fast motion sharp, 0.97 is steadier (docs/design-notes.md)."""
+    rest; 0.9 keeps fast motion sharp, 0.97 is steadier (docs/design-notes.md).
+    fast_cells: (lo, hi) core cells (8 px) a cell moved since the last frame, on the network's
+    grid (after the phase lock): its features are reused fully up to lo and not at all from hi
+    (`fade_fast`); None reuses them at any speed."""
 
     strength: float = 0.8
     output_share: float = 0.0
@@ -45,6 +48,7 @@ class TemporalSettings:
     phase_lock: bool = True
     subpixel: bool = True
     norm_smoothing: float = 0.9
+    fast_cells: tuple[float, float] | None = (1.0, 3.0)
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:
@@ -53,6 +57,8 @@ class TemporalSettings:
             raise ValueError(f"output share must be in [0, 1], got {self.output_share}")
         if not 0.0 <= self.norm_smoothing < 1.0:
             raise ValueError(f"norm smoothing must be in [0, 1), got {self.norm_smoothing}")
+        if self.fast_cells is not None and not 0.0 <= self.fast_cells[0] < self.fast_cells[1]:
+            raise ValueError(f"fast cells must be 0 <= lo < hi, got {self.fast_cells}")
 
 
 @dataclass
@@ -91,6 +97,19 @@ def _trust_table(tolerance: float) -> np.ndarray:
 def identity_inputs(core_hw: tuple[int, int]) -> TemporalInputs:
     """No reuse: a reset with a zero blend."""
     return TemporalInputs(None, np.zeros((1, 1, *core_hw), np.float32), reset=True)
+
+
+def fade_fast(temporal: TemporalInputs, cells: tuple[float, float], grid: CoordinateGrids) -> TemporalInputs:
+    """The blend faded where a core cell moved far since the last frame: kept up to cells[0] cells
+    of displacement, falling linearly to 0 at cells[1]. There the flow is least reliable and the
+    reused features, moved by a wrong amount, blur the strokes (docs/design-notes.md)."""
+    if temporal.reset:
+        return temporal
+    lo, hi = cells
+    h, w = temporal.maps.shape[:2]
+    moved = cv2.subtract(temporal.maps, grid(h, w))
+    keep = np.clip((hi - cv2.magnitude(moved[..., 0], moved[..., 1])) * np.float32(1.0 / (hi - lo)), 0.0, 1.0)
+    return replace(temporal, blend=temporal.blend * keep)
 
 
 def warp_state(state: np.ndarray, maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

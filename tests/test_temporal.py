@@ -9,7 +9,9 @@ import pytest
 from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.stability import PairFlows
 from stylecam.engines.stylizer import VideoStylizer
-from stylecam.engines.temporal import FlowTracker, TemporalSettings, identity_inputs, warp_state
+from stylecam.engines.temporal import (CoordinateGrids, FlowTracker, TemporalInputs, TemporalSettings, fade_fast,
+                                       identity_inputs, warp_state)
+from tests.conftest import SHOT_START, clip_frames
 
 
 def run(engine, style, frames, strength):
@@ -219,3 +221,51 @@ def test_smoothed_norm_statistics_steady_a_still_scene_when_something_moves(ort_
         return float(np.mean([np.abs(b - a).mean() for a, b in zip(tops[1:], tops[2:])]))
 
     assert top_change(0.9) < 0.8 * top_change(0.0)
+
+
+def test_fast_cells_fade_the_blend_with_the_distance_moved():
+    """(1, 3): a cell that moved half a cell keeps its blend, 2 cells half of it, 3 cells and more
+    none, in any direction; a reset passes through."""
+    grid = CoordinateGrids()
+    moved = np.float32([[0.5, 0.0], [0.0, 2.0], [-3.0, 0.0], [4.0, 4.0]])
+    maps = grid(1, 4) + moved[None]
+    temporal = TemporalInputs(maps, np.full((1, 1, 1, 4), 0.8, np.float32), reset=False)
+    faded = fade_fast(temporal, (1.0, 3.0), grid)
+    assert np.allclose(faded.blend[0, 0, 0], [0.8, 0.4, 0.0, 0.0])
+    assert faded.maps is temporal.maps
+    reset = identity_inputs((1, 4))
+    assert fade_fast(reset, (1.0, 3.0), grid) is reset
+    with pytest.raises(ValueError, match="fast cells"):
+        TemporalSettings(fast_cells=(2.0, 1.0))
+
+
+class BlendLog(BetaLog):
+    """BetaLog that also keeps the mean blend of each call."""
+
+    def __init__(self, engine):
+        super().__init__(engine)
+        self.blends = []
+
+    def run_smoothed(self, *args):
+        self.blends.append(float(args[3].mean()))
+        return super().run_smoothed(*args)
+
+
+def test_features_are_reused_less_where_the_picture_moved_fast(ort_engine, bank):
+    """Real frames panned 16 px (2 cells) a frame, the phase lock off so the network's grid sees
+    the whole move: at fast_cells (1, 3) about half the blend is kept, at (0.5, 1.5) none."""
+    wide = clip_frames(1, (640, 180), start=SHOT_START)[0]
+    frames = [np.ascontiguousarray(wide[:, 16 * t:16 * t + 320]) for t in range(5)]
+
+    def mean_blend(fast_cells) -> float:
+        log = BlendLog(ort_engine)
+        settings = TemporalSettings(strength=0.8, phase_lock=False, subpixel=False, fast_cells=fast_cells)
+        stylizer = VideoStylizer(log, bank.vectors[0], settings)
+        for frame in frames:
+            stylizer.step(frame)
+        return float(np.mean(log.blends[1:]))  # the first frame has nothing to reuse
+
+    kept = mean_blend(None)
+    assert kept > 0.5
+    assert 0.4 * kept < mean_blend((1.0, 3.0)) < 0.6 * kept
+    assert mean_blend((0.5, 1.5)) < 0.1 * kept
