@@ -134,12 +134,18 @@ def _smoothed_cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, las
                   last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
     """`_cin` with statistics smoothed over frames: this frame's per-channel mean and variance moved
     towards the last frame's (`last_*`, N x C x 1 x 1) by beta (0: this frame's alone, which is
-    `_cin` to rounding); the statistics used go into sink[layer] for the next frame."""
+    `_cin` to rounding); the statistics used go into sink[layer] for the next frame. Without
+    gradients and for one frame (inference, export) the normalisation is F.batch_norm with them:
+    one fused pass in ONNX Runtime (BatchNormalization), where x * gain + bias takes two."""
     mean = x.mean(dim=(2, 3), keepdim=True)
-    var = (x - mean).pow(2).mean(dim=(2, 3), keepdim=True)
+    d = x - mean
+    var = (d * d).mean(dim=(2, 3), keepdim=True)
     mean = mean + beta * (last_mean - mean)
     var = var + beta * (last_var - var)
     sink[layer] = (mean, var)
+    if x.shape[0] == 1 and not torch.is_grad_enabled():
+        c = x.shape[1]
+        return F.batch_norm(x, mean.reshape(c), var.reshape(c), scale.reshape(c), shift.reshape(c), False, 0.0, 1e-5)
     gain = scale * torch.rsqrt(var + 1e-5)
     return x * gain + (shift - mean * gain)
 

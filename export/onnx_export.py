@@ -68,7 +68,7 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
         outputs = OUTPUTS
     dynamic = {name: dynamic[name] for name in names}
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), torch.no_grad():  # an inference graph (network._smoothed_cin)
         warnings.filterwarnings("ignore", message=".*axis name.*will not be used")
         warnings.filterwarnings("ignore", category=FutureWarning)  # torch-internal deprecations
         program = torch.onnx.export(module, args, dynamo=True, opset_version=OPSET, input_names=list(names),

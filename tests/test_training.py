@@ -561,6 +561,27 @@ def test_kept_norm_statistics_carry_their_gradient():
     assert along_scale.abs() < 1e-5 * size, (along_scale.item(), size.item())
 
 
+
+def test_the_smoothed_norms_inference_form_is_the_trained_one():
+    """Without gradients the smoothed norm layers run as F.batch_norm (one ONNX op); with them, as
+    the arithmetic training differentiates: the same output, state and statistics."""
+    from stylecam.engines.checkpoint import load_bank, load_network
+
+    net, bank = load_network(paths.checkpoint()), load_bank(paths.checkpoint())
+    frame = cv2.cvtColor(clip_frames(1, (96, 128), start=SHOT_START + 5)[0], cv2.COLOR_BGR2RGB)
+    image, style = to_tensor(frame), torch.from_numpy(bank.vector("udnie"))
+    h8, w8 = image.shape[2] // 8, image.shape[3] // 8
+    prev, blend = torch.zeros(1, h8, w8, net.config.core_channels), torch.zeros(1, 1, h8, w8)
+    stats = torch.rand(net.config.style_size()) + 0.5
+    beta = torch.full((1,), 0.9)
+    with torch.no_grad():
+        fused_form = net.smoothed(image, style, prev, blend, stats, beta)
+    trained_form = net.smoothed(image, style, prev, blend, stats, beta)
+    assert trained_form[0].requires_grad and not fused_form[0].requires_grad
+    for a, b in zip(fused_form, trained_form):
+        assert torch.allclose(a, b.detach(), atol=1e-4), (a - b).abs().max()
+    assert (fused_form[0] - net.smoothed(image, style, prev, blend, stats, torch.zeros(1))[0]).abs().mean() > 1e-3
+
 @needs_vgg
 def test_warm_started_training_with_real_motion_and_distillation(image_dir, tmp_path):
     """The v2 recipe on small settings: warm start from the v1 checkpoint, a distillation step
