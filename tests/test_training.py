@@ -561,7 +561,6 @@ def test_kept_norm_statistics_carry_their_gradient():
     assert along_scale.abs() < 1e-5 * size, (along_scale.item(), size.item())
 
 
-
 def test_the_smoothed_norms_inference_form_is_the_trained_one():
     """Without gradients the smoothed norm layers run as F.batch_norm (one ONNX op); with them, as
     the arithmetic training differentiates: the same output, state and statistics."""
