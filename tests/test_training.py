@@ -842,3 +842,27 @@ def test_the_recurrent_loss_without_motion_frames_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--recurrent-weight needs --motion" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_style_mix_takes_each_picked_style_from_its_state(tmp_path):
+    """Styles from states of one frozen-network run go into one bank; a state of another network
+    is refused, and nothing is written then."""
+    from stylecam.train.style_mix import MixError, mix_styles
+
+    base = torch.load(paths.checkpoint(), map_location="cpu", weights_only=True)
+    later = {**base, "styles": base["styles"] + 0.01, "step": 13000}
+    torch.save(later, tmp_path / "later.pt")
+    out = tmp_path / "mixed.pt"
+    assert mix_styles(paths.checkpoint(), out, {"udnie": tmp_path / "later.pt"}) == {"udnie": 13000}
+    mixed = torch.load(out, map_location="cpu", weights_only=True)
+    i = base["names"].index("udnie")
+    assert torch.equal(mixed["styles"][i], later["styles"][i])
+    others = [k for k in range(len(base["names"])) if k != i]
+    assert torch.equal(mixed["styles"][others], base["styles"][others])
+    assert all(torch.equal(mixed["net"][k], base["net"][k]) for k in base["net"])
+
+    retrained = {**later, "net": {k: v + 1e-3 for k, v in base["net"].items()}}
+    torch.save(retrained, tmp_path / "retrained.pt")
+    with pytest.raises(MixError, match="network differs"):
+        mix_styles(paths.checkpoint(), tmp_path / "refused.pt", {"udnie": tmp_path / "retrained.pt"})
+    assert not (tmp_path / "refused.pt").exists()
