@@ -22,29 +22,9 @@ from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.contract import DOWNSCALE  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
+from stylecam.train.evaluate import contact_sheet, read_clip  # noqa: E402
 
 CELL_WIDTH = 320  # pixels per cell in the sheet
-
-
-def read_frame(clip: Path, index: int) -> np.ndarray:
-    """Frame `index` of the clip, BGR uint8, cropped to multiples of 8."""
-    cap = cv2.VideoCapture(str(clip))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-    ok, frame = cap.read()
-    cap.release()
-    if not ok:
-        raise SystemExit(f"frame_sheet: cannot read frame {index} of {clip}")
-    h, w = (frame.shape[0] // DOWNSCALE) * DOWNSCALE, (frame.shape[1] // DOWNSCALE) * DOWNSCALE
-    return np.ascontiguousarray(frame[:h, :w])
-
-
-def stylise(engine, vector: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """The engine's per-frame output for one style, BGR uint8."""
-    h, w = frame.shape[:2]
-    prev = np.zeros((1, h // DOWNSCALE, w // DOWNSCALE, engine.core_channels), np.float32)
-    blend = np.zeros((1, 1, h // DOWNSCALE, w // DOWNSCALE), np.float32)
-    output, _ = engine.run(cv2.dnn.blobFromImage(frame, 1 / 255.0, swapRB=True), vector, prev, blend)
-    return cv2.cvtColor((output[0].transpose(1, 2, 0) * 255.0).round().astype(np.uint8), cv2.COLOR_RGB2BGR)
 
 
 def main() -> None:
@@ -58,14 +38,18 @@ def main() -> None:
     nets = [("v1", V1Engine(), StyleBank.load(V1_STYLES))]
     nets += [(name, OrtEngine(Path(d) / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(Path(d) / paths.STYLE_BANK))
              for name, d in banks]
-    frame = read_frame(args.clip, args.frame)
-    styles = nets[-1][2].names
-    size = (CELL_WIDTH, round(CELL_WIDTH * frame.shape[0] / frame.shape[1]))
+    frames = read_clip(args.clip, args.frame + 1)
+    if len(frames) <= args.frame:
+        raise SystemExit(f"frame_sheet: {args.clip} has no frame {args.frame}")
+    frame = frames[-1]
+    size = (frame.shape[1] // DOWNSCALE * DOWNSCALE, frame.shape[0] // DOWNSCALE * DOWNSCALE)  # full resolution
+    styles = list(nets[-1][2].names)
     rows = []
     for name, engine, bank in nets:
-        row = np.hstack([cv2.resize(frame, size)] + [cv2.resize(stylise(engine, bank.vector(s), frame), size)
-                                                      for s in styles])
-        cv2.putText(row, name, (5, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2)
+        row = contact_sheet(engine, bank, styles, [frame], size)
+        row = cv2.resize(row, (CELL_WIDTH * (len(styles) + 1), round(row.shape[0] * CELL_WIDTH / size[0])),
+                         interpolation=cv2.INTER_AREA)
+        cv2.putText(row, name, (5, row.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2)
         rows.append(row)
     cv2.imwrite(str(args.out), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(f"{args.out}: frame {args.frame} of {args.clip.name}, rows {', '.join(n for n, _, _ in nets)}; styles {', '.join(styles)}")

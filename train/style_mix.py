@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from stylecam.train.loop import save_atomic
+
 
 class MixError(ValueError):
     pass
@@ -32,9 +34,7 @@ def mix_styles(base: Path, out: Path, picks: dict[str, Path]) -> dict[str, int]:
         state["styles"][state["names"].index(name)] = other["styles"][other["names"].index(name)]
         steps[name] = int(other.get("step", 0))
     state["style_sources"] = {name: f"{Path(picks[name]).name} (step {step})" for name, step in steps.items()}
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(out)
+    save_atomic(state, out)
     return steps
 
 
