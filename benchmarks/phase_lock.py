@@ -9,6 +9,8 @@
            a wandering camera of 1.5 px std per frame, sensor noise; 60 frames)
   timing   the whole VideoStylizer step at 640x480 on the sample clip, lock off and on
            alternating frame by frame (v1_vs_v2.pipeline_times): ms per stage, p50 and p95
+  --flow   each variant with these flows (DOWNSCALE:FINEST_SCALE, e.g. 4:2,8:0: the setting before
+           2026-12-06's sixth session and the one after)
   --sheet  a picture to look at: frames 76 and 77 of the first --clip (default Tears of Steel, a pan) per
            frame, lock off and lock on, each with their difference after the flow (x3)
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -113,11 +116,17 @@ def main() -> int:
     p.add_argument("--clip", action="append", help="clips (default all in DATA/video/clips)")
     p.add_argument("--clip-frames", type=int, default=120)
     p.add_argument("--variants", default=",".join(LOCK), help=f"temporal variants to run, of {', '.join(LOCK)}")
+    p.add_argument("--flow", help="flows to run each variant with, DOWNSCALE:FINEST_SCALE each (e.g. 4:2,8:0; "
+                   "named VARIANT_flowD_F; TemporalSettings.flow_downscale, flow_finest_scale); default: its own")
     p.add_argument("--bank", type=Path, help="a folder from `stylecam export` to measure instead of assets/")
     p.add_argument("--json", type=Path)
     p.add_argument("--sheet", type=Path, help="also write the picture described above here (.jpg)")
     args = p.parse_args()
     variants = {name: LOCK[name] for name in args.variants.split(",")}
+    if args.flow:
+        flows = [tuple(int(n) for n in f.split(":")) for f in args.flow.split(",")]
+        variants = {f"{name}_flow{d}_{f}": replace(settings, flow_downscale=d, flow_finest_scale=f)
+                    for name, settings in variants.items() for d, f in flows}
     data = Path(args.data)
     if args.bank:
         engine, bank = OrtEngine(args.bank / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.bank / paths.STYLE_BANK)

@@ -17,7 +17,8 @@ import onnxruntime as ort
 V1_DIR = Path(__file__).resolve().parent / "v1"
 V1_MODEL = V1_DIR / "stylecam_v1.onnx"
 V1_STYLES = V1_DIR / "styles_v1.npz"
-V1_TEMPORAL = {"output_share": 0.55, "flow_downscale": 2, "phase_lock": False}  # v1 as shipped: its TemporalSettings defaults, no phase lock
+V1_TEMPORAL = {"output_share": 0.55, "flow_downscale": 2, "flow_finest_scale": 2,  # v1 as shipped: its TemporalSettings
+               "phase_lock": False}  # defaults (the DIS preset's finest level), no phase lock
 
 
 def identity_grid(h: int, w: int) -> np.ndarray:
