@@ -176,6 +176,10 @@ def test_invalid_strength_is_rejected():
         TemporalSettings(output_share=-0.1)
     with pytest.raises(ValueError, match="norm smoothing"):
         TemporalSettings(norm_smoothing=1.0)
+    with pytest.raises(ValueError, match="flow downscale"):
+        TemporalSettings(flow_downscale=0)
+    with pytest.raises(ValueError, match="finest scale"):
+        TemporalSettings(flow_finest_scale=-1)
 
 
 def test_norm_statistics_at_beta_zero_are_the_per_frame_network(ort_engine, bank, frames_small):
