@@ -866,3 +866,7 @@ def test_style_mix_takes_each_picked_style_from_its_state(tmp_path):
     with pytest.raises(MixError, match="network differs"):
         mix_styles(paths.checkpoint(), tmp_path / "refused.pt", {"udnie": tmp_path / "retrained.pt"})
     assert not (tmp_path / "refused.pt").exists()
+    renamed = {**later, "names": ["x" + n for n in base["names"]]}
+    torch.save(renamed, tmp_path / "renamed.pt")
+    with pytest.raises(MixError, match="has no style 'udnie'"):
+        mix_styles(paths.checkpoint(), tmp_path / "refused.pt", {"udnie": tmp_path / "renamed.pt"})

@@ -28,6 +28,8 @@ def mix_styles(base: Path, out: Path, picks: dict[str, Path]) -> dict[str, int]:
         if name not in state["names"]:
             raise MixError(f"{base} has no style {name!r}")
         other = torch.load(path, map_location="cpu", weights_only=True)
+        if name not in other["names"]:
+            raise MixError(f"{path} has no style {name!r}")
         if other["net"].keys() != state["net"].keys() or not all(
                 torch.equal(state["net"][k], other["net"][k]) for k in state["net"]):
             raise MixError(f"{path}: its network differs from {base}'s; mix only states of a run with --lr 0")
