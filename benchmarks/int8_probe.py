@@ -40,11 +40,13 @@ SIZE = (640, 480)
 
 
 def engine_feed(frame: np.ndarray, style: np.ndarray, core_channels: int) -> dict[str, np.ndarray]:
-    """The graph's inputs for one BGR frame, per-frame (no state): image NCHW RGB [0, 1]."""
+    """The graph's inputs for one BGR frame, per-frame (no state, no carried norm statistics):
+    image NCHW RGB [0, 1]."""
     h, w = frame.shape[0] // 8, frame.shape[1] // 8
     image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None].astype(np.float32) / 255.0
     return {"image": np.ascontiguousarray(image), "style": style.astype(np.float32),
-            "prev": np.zeros((1, h, w, core_channels), np.float32), "blend": np.zeros((1, 1, h, w), np.float32)}
+            "prev": np.zeros((1, h, w, core_channels), np.float32), "blend": np.zeros((1, 1, h, w), np.float32),
+            "norm_stats": np.zeros(style.shape, np.float32), "norm_beta": np.zeros(1, np.float32)}
 
 
 def quantize(model: Path, out: Path, feeds: list[dict[str, np.ndarray]]) -> Path:

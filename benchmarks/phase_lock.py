@@ -118,6 +118,8 @@ def main() -> int:
     p.add_argument("--variants", default=",".join(LOCK), help=f"temporal variants to run, of {', '.join(LOCK)}")
     p.add_argument("--flow", help="flows to run each variant with, DOWNSCALE:FINEST_SCALE each (e.g. 4:2,8:0; "
                    "named VARIANT_flowD_F; TemporalSettings.flow_downscale, flow_finest_scale); default: its own")
+    p.add_argument("--fast", help="fast-motion fades to run each variant with, LO:HI core cells each or 'none' (e.g. "
+                   "1:3,2:5,none; named VARIANT_fastLO_HI; TemporalSettings.fast_cells); default: its own")
     p.add_argument("--bank", type=Path, help="a folder from `stylecam export` to measure instead of assets/")
     p.add_argument("--json", type=Path)
     p.add_argument("--sheet", type=Path, help="also write the picture described above here (.jpg)")
@@ -127,6 +129,10 @@ def main() -> int:
         flows = [tuple(int(n) for n in f.split(":")) for f in args.flow.split(",")]
         variants = {f"{name}_flow{d}_{f}": replace(settings, flow_downscale=d, flow_finest_scale=f)
                     for name, settings in variants.items() for d, f in flows}
+    if args.fast:
+        fades = [None if f == "none" else tuple(float(n) for n in f.split(":")) for f in args.fast.split(",")]
+        variants = {f"{name}_fast{'none' if c is None else '%g_%g' % c}": replace(settings, fast_cells=c)
+                    for name, settings in variants.items() for c in fades}
     data = Path(args.data)
     if args.bank:
         engine, bank = OrtEngine(args.bank / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.bank / paths.STYLE_BANK)
