@@ -4,7 +4,9 @@ not"), every style, on the eval photos and on every clip, both networks fed the 
 the same size with the temporal path off.
 
 Reports the ratio per style and source, and each source's input sharpness (Laplacian variance of
-the input frame) so flat footage (snow, a plain wall) is told apart from textured footage.
+the input frame) so flat footage is told apart from textured footage. One source is made here: a
+webcam's usual scene, a person (kodim04) before a plain wall (a soft vertical gradient with sensor
+noise of std 2/255), where only the wall above the person is measured.
 
     python benchmarks/per_frame_texture.py --json docs/bench/per_frame_texture.json
 """
@@ -30,6 +32,21 @@ from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.train.evaluate import read_clip  # noqa: E402
 
 PHOTO_SIZE = (640, 480)
+WALL = (slice(20, 110), slice(20, 620))  # the part of plain_wall() measured: wall only
+
+
+def plain_wall(data: Path) -> np.ndarray:
+    """640 x 480 BGR uint8: kodim04's portrait (240 x 360) before a plain, evenly lit wall."""
+    h, w = PHOTO_SIZE[1], PHOTO_SIZE[0]
+    rng = np.random.default_rng(1)
+    shade = 0.9 + 0.15 * np.linspace(0, 1, h)[:, None, None]
+    image = np.float32([185, 192, 200]) * shade + rng.normal(0, 2.0, (h, w, 3))
+    image[120:480, 200:440] = cv2.resize(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), (240, 360))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def wall_texture(images: list[np.ndarray]) -> float:
+    return mean_sharpness([np.ascontiguousarray(i[WALL]) for i in images])
 
 
 def main() -> int:
@@ -59,6 +76,13 @@ def main() -> int:
             row[name] = round(mine / theirs, 3)
         report["sources"][source] = row
         print(source, row, file=sys.stderr, flush=True)
+    wall = [plain_wall(data)]
+    row = {"input_sharpness": round(wall_texture(wall), 1)}
+    for name in names:
+        mine = wall_texture(outputs(engine, bank.vector(name), wall, PER_FRAME))
+        row[name] = round(mine / wall_texture(outputs(v1, v1_bank.vector(name), wall, PER_FRAME)), 3)
+    report["sources"]["plain_wall_kodim04_wall_only"] = row
+    print("plain wall", row, file=sys.stderr, flush=True)
     return emit(report, args.json)
 
 
