@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from per_frame_texture import WALL, plain_wall  # noqa: E402
+from per_frame_texture import WALL, plain_wall, texture  # noqa: E402
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 from phase_lock import PER_FRAME, outputs  # noqa: E402
 
@@ -211,8 +211,7 @@ def evaluate(models: dict[str, Path], data: Path, sheet: Path | None) -> dict:
     photos = [rgb(cv2.resize(cv2.imread(str(data / p)), (640, 480))) for p in EVAL_PHOTOS]
     wall_bgr = plain_wall(data)
     v1, v1_bank = V1Engine(), StyleBank.load(V1_STYLES)
-    v1_wall = {n: sharpness(np.ascontiguousarray(outputs(v1, v1_bank.vector(n), [wall_bgr], PER_FRAME)[0][WALL]))
-               for n in names}
+    v1_wall = {n: texture(outputs(v1, v1_bank.vector(n), [wall_bgr], PER_FRAME), WALL) for n in names}
     wall = rgb(wall_bgr)
     snow = [rgb(f[:352]) for f in read_clip(data / "video" / "clips" / "sintel_excerpt_640x360.mp4", 60)[::6]]
     pairs = frame_pairs(read_frames(data / "video" / "clips" / "tears_of_steel_excerpt_640x360.mp4", 320, 120))
@@ -229,12 +228,12 @@ def evaluate(models: dict[str, Path], data: Path, sheet: Path | None) -> dict:
                     style_loss.append(float(losses.style_loss(fy, targets, torch.tensor([i]), torch.ones(1))))
                 painted = to_bgr(probe.run(wall, style, [(0, 0)]))
                 row[name] = {"style_loss": round(float(np.mean(style_loss)), 5),
-                             "wall_vs_v1": round(sharpness(np.ascontiguousarray(painted[WALL])) / v1_wall[name], 3),
+                             "wall_vs_v1": round(texture([painted], WALL) / v1_wall[name], 3),
                              "snow_texture": round(float(np.mean([sharpness(to_bgr(probe.run(f, style, [(0, 0)])))
                                                                   for f in snow])), 1)}
                 if probe.seed is not None:
                     off = to_bgr(probe.run(wall, style, [(0, 0)], on=False))
-                    row[name]["wall_vs_v1_seed_off"] = round(sharpness(np.ascontiguousarray(off[WALL])) / v1_wall[name], 3)
+                    row[name]["wall_vs_v1_seed_off"] = round(texture([off], WALL) / v1_wall[name], 3)
                 if name in ("great_wave", "starry_night", "the_scream"):
                     cells.append((name, cv2.resize(painted, (320, 240))))
             crops, errors = MotionCrops(pairs, 256, torch.Generator().manual_seed(5), lock="subpixel"), []
