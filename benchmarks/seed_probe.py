@@ -132,7 +132,7 @@ def load(path: Path) -> Probe:
     return Probe(net.eval(), state["styles"], list(state["names"]), seed)
 
 
-def train(arm: str, steps: int, period: int, out: Path, data: Path) -> None:
+def train(arm: str, steps: int, period: int, out: Path, data: Path, motion_dir: Path) -> None:
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
@@ -150,7 +150,7 @@ def train(arm: str, steps: int, period: int, out: Path, data: Path) -> None:
     targets = losses.style_targets(vgg, [to_tensor(resize_long(read_rgb(data / "styles" / BANK_STYLES[n]), 512))
                                          for n in names])
     content = ContentCrops.from_files(image_files([data / "content"]), 384, 256, gen)
-    pairs = [p for src in motion_sources([Path("/tmp/motion_train")]) for p in frame_pairs(read_frames(src, 320, 120))]
+    pairs = [p for src in motion_sources([motion_dir]) for p in frame_pairs(read_frames(src, 320, 120))]
     motion = MotionCrops(pairs, 256, gen, lock="subpixel")
     offsets = lambda n: [(int(torch.randint(period, (1,), generator=gen)), int(torch.randint(period, (1,), generator=gen)))  # noqa: E731
                          for _ in range(n)]
@@ -262,13 +262,16 @@ def main() -> int:
     t.add_argument("--steps", type=int, default=200)
     t.add_argument("--period", type=int, default=64, help="the seed tile's period, pixels (a multiple of 8)")
     t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--motion", type=Path, default=Path("/tmp/motion_train"),
+                   help="folder of clips / frame folders for the motion loss (as `stylecam train --motion`; "
+                        "assets/TRAINING.md says which)")
     e = sub.add_parser("eval")
     e.add_argument("models", nargs="+", help="NAME=CHECKPOINT")
     e.add_argument("--sheet", type=Path, help="the wall painted by each model (jpg)")
     e.add_argument("--json", type=Path)
     args = p.parse_args()
     if args.command == "train":
-        train(args.arm, args.steps, args.period, args.out, args.data)
+        train(args.arm, args.steps, args.period, args.out, args.data, args.motion)
         return 0
     report = evaluate(dict(m.split("=", 1) for m in args.models), args.data, args.sheet)
     if args.json:
