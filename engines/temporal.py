@@ -133,10 +133,20 @@ class FlowTracker:
     """Keeps the previous small grey frame and turns each new frame into TemporalInputs."""
 
     def __init__(self, settings: TemporalSettings):
-        self.settings = settings
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self.settings = settings
         self.prev_grey: np.ndarray | None = None
         self._grid = CoordinateGrids()
+
+    @property
+    def settings(self) -> TemporalSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: TemporalSettings) -> None:
+        """New settings take effect from the next frame (DIS's finest level is set here)."""
+        self._settings = settings
+        self.dis.setFinestScale(settings.flow_finest_scale)
 
     def reset(self) -> None:
         self.prev_grey = None
@@ -153,7 +163,6 @@ class FlowTracker:
         if cv2.norm(grey, prev, cv2.NORM_L1) / (grey.size * 255.0) > s.scene_cut:
             return identity_inputs(core_hw)
 
-        self.dis.setFinestScale(s.flow_finest_scale)
         flow = self.dis.calc(grey, prev, None)  # current -> previous, in small-frame pixels
         if s.still > 0:
             moving = cv2.compare(cv2.magnitude(*cv2.split(flow)), s.still / s.flow_downscale, cv2.CMP_GE)
