@@ -3,9 +3,9 @@
 v2 is a convolutional network with reflection padding, trained to ignore input noise (its
 steadiness), so on an evenly lit wall it has nothing to paint from and paints it flat
 (`benchmarks/per_frame_texture.py`: the wall above a person at 0.06-0.72 of v1's texture). v1
-painted there from amplified noise, which is what flickered. The probe gives the network K more
+painted there from amplified noise, which is what flickered. The probe gives the network two more
 input channels: a fixed periodic noise tile (period P pixels, band-limited at 1 and 3 px, unit
-std) placed in *scene* coordinates. At run time the phase lock would place it (the canvas
+std; network.seed_tile) placed in *scene* coordinates. At run time the phase lock would place it (the canvas
 offset follows the scene's whole-pixel travel), so its texture would travel with a pan. In
 training it moves with the whole-cell translation of the temporal loss's moved copy and is the
 same for both crops of a real-motion pair (which the sub-pixel lock aligns). Its stem weights
@@ -21,8 +21,9 @@ start at zero, so the network starts as it was.
     python benchmarks/seed_probe.py train seed --steps 200 --period 64 --out /tmp/seed64.pt
     python benchmarks/seed_probe.py eval start=checkpoints/v2VB3_mixed_checkpoint.pt plain=/tmp/plain.pt seed=/tmp/seed64.pt
 
-Not shipped: the run-time graph has no seed input (docs/design-notes.md, "Texture where the
-picture is flat").
+The seed input is now part of the network (NetConfig.seed_period) and of `stylecam train
+--seed-period`; this probe keeps its fixed 600-step comparison and its evaluation (`eval` reads any
+checkpoint, seeded or not).
 """
 from __future__ import annotations
 
@@ -53,83 +54,44 @@ from stylecam.train.evaluate import read_clip  # noqa: E402
 from stylecam.train.loop import BANK_STYLES, masked_mse  # noqa: E402
 from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_to  # noqa: E402
 from stylecam.train.precision import native_bf16, perceptual_autocast  # noqa: E402
+from stylecam.train.seed_input import add_seed  # noqa: E402
 from stylecam.train.vgg import load_vgg  # noqa: E402
 
 START = Path("checkpoints/v2VB3_mixed_checkpoint.pt")
-SEED_CHANNELS = 2
 BOOST = {"great_wave": 1.5, "udnie": 1.3, "shipwreck": 1.2}  # v2LS phase 2's
 WEIGHTS = {"style": 10.0, "temporal": 800.0, "motion": 1200.0}
 NOISE = 0.02
 
 
-def tile(channels: int, period: int, seed: int = 7) -> torch.Tensor:
-    """channels x period x period periodic noise, band-limited (Gaussian, 1 and 3 px), unit std."""
-    rng = np.random.default_rng(seed)
-    f = np.fft.fftfreq(period)
-    out = []
-    for sigma in (1.0, 3.0)[:channels]:
-        g = np.exp(-2 * (np.pi * sigma) ** 2 * (f[:, None] ** 2 + f[None, :] ** 2))
-        t = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((period, period))) * g))
-        out.append((t - t.mean()) / t.std())
-    return torch.tensor(np.stack(out), dtype=torch.float32)
-
-
 class Probe:
-    """A network, its style vectors and, for the seed arm, its tile (None for plain)."""
+    """A network, its style vectors and names; seeded or not (NetConfig.seed_period)."""
 
-    def __init__(self, net: Stylizer, styles: torch.Tensor, names: list[str], seed: torch.Tensor | None):
-        self.net, self.styles, self.names, self.seed = net, styles, names, seed
+    def __init__(self, net: Stylizer, styles: torch.Tensor, names: list[str]):
+        self.net, self.styles, self.names = net, styles, names
 
-    def inputs(self, x: torch.Tensor, offsets: list[tuple[int, int]], on: bool = True) -> torch.Tensor:
-        """x (N x 3 x H x W) with the tile at each item's (x, y) scene offset appended."""
-        if self.seed is None:
-            return x
-        p = self.seed.shape[-1]
-        ys, xs = torch.arange(x.shape[2]), torch.arange(x.shape[3])
-        seeds = torch.stack([self.seed[:, (ys[:, None] + oy) % p, (xs[None, :] + ox) % p] for ox, oy in offsets])
-        return torch.cat([x, seeds * float(on)], 1)
+    @property
+    def seeded(self) -> bool:
+        return bool(self.net.config.seed_period)
 
     def run(self, x: torch.Tensor, style: torch.Tensor, offsets: list[tuple[int, int]], on: bool = True) -> torch.Tensor:
+        """x (N x 3 x H x W) stylised with the tile cut at each item's (x, y) scene offset (zeroed
+        with on=False)."""
         p = self.net.norms(style)
-        return self.net.decode(self.net.encode(self.inputs(x, offsets, on), p), p, x)
-
-
-def widen_stem(net: Stylizer, channels: int) -> int:
-    """Widen the stem to 3 + channels inputs, the new weights 0 (the output unchanged); returns
-    the stem weight's index among the network's parameters (the order is kept)."""
-    old = net.enc1
-    index = [i for i, p in enumerate(net.parameters()) if p is old.weight][0]
-    new = torch.nn.Conv2d(3 + channels, old.out_channels, 4, stride=2, padding=1, padding_mode=old.padding_mode)
-    with torch.no_grad():
-        new.weight.zero_()
-        new.weight[:, :3] = old.weight
-        new.bias.copy_(old.bias)
-    net.enc1 = new  # the same attribute: its place in the parameter order is kept
-    return index
-
-
-def widen_moments(opt_state: dict, index: int, channels: int) -> None:
-    """Adam's moments of the widened stem weight: the old ones, and for the new input channels a
-    first moment of 0 and the mean second moment (so their first steps are not lr-sized)."""
-    moments = opt_state["state"][index]
-    for key in ("exp_avg", "exp_avg_sq"):
-        old = moments[key]
-        widened = torch.zeros(old.shape[0], old.shape[1] + channels, *old.shape[2:])
-        widened[:, :old.shape[1]] = old
-        if key == "exp_avg_sq":
-            widened[:, old.shape[1]:] = old.mean()
-        moments[key] = widened
+        if not self.seeded:
+            return self.net.decode(self.net.encode(x, p), p, x)
+        tile = self.net.seed
+        self.net.seed = tile * float(on)
+        try:
+            return self.net.decode(self.net.encode(x, p, torch.tensor(offsets)), p, x)
+        finally:
+            self.net.seed = tile
 
 
 def load(path: Path) -> Probe:
     state = torch.load(path, weights_only=True)
     net = Stylizer(net_config(state["net_config"]))
-    seed = None
-    if state.get("seed_period"):
-        seed = tile(SEED_CHANNELS, state["seed_period"])
-        widen_stem(net, SEED_CHANNELS)
     net.load_state_dict(state["net"])
-    return Probe(net.eval(), state["styles"], list(state["names"]), seed)
+    return Probe(net.eval(), state["styles"], list(state["names"]))
 
 
 def train(arm: str, steps: int, period: int, out: Path, data: Path, motion_dir: Path) -> None:
@@ -137,15 +99,15 @@ def train(arm: str, steps: int, period: int, out: Path, data: Path, motion_dir: 
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     state = torch.load(START, weights_only=True)
+    if arm == "seed":
+        state = add_seed(state, period)
     net = Stylizer(net_config(state["net_config"]))
     net.load_state_dict(state["net"])
     names = list(state["names"])
     styles = torch.nn.Parameter(state["styles"].clone())
-    if arm == "seed":
-        widen_moments(state["optimizer"], widen_stem(net, SEED_CHANNELS), SEED_CHANNELS)
     opt = torch.optim.Adam([{"params": net.parameters(), "lr": 1e-3}, {"params": [styles], "lr": 2e-3}])
     opt.load_state_dict(state["optimizer"])
-    probe = Probe(net, styles, names, tile(SEED_CHANNELS, period) if arm == "seed" else None)
+    probe = Probe(net, styles, names)
     vgg, bf16 = load_vgg(), native_bf16()
     targets = losses.style_targets(vgg, [to_tensor(resize_long(read_rgb(data / "styles" / BANK_STYLES[n]), 512))
                                          for n in names])
@@ -189,8 +151,8 @@ def train(arm: str, steps: int, period: int, out: Path, data: Path, motion_dir: 
         if step % 10 == 0:
             print(f"{arm} step {step} " + " ".join(f"{k} {v.item():.5f}" for k, v in parts.items())
                   + f" | {(time.time() - started) / step:.2f} s/step", flush=True)
-    torch.save({"net": net.state_dict(), "styles": styles.detach(), "names": names,
-                "net_config": state["net_config"], "seed_period": period if arm == "seed" else 0}, out)
+    torch.save({"net": net.state_dict(), "styles": styles.detach(), "names": names, "net_config": state["net_config"]},
+               out)
 
 
 def to_bgr(t: torch.Tensor) -> np.ndarray:
@@ -231,7 +193,7 @@ def evaluate(models: dict[str, Path], data: Path, sheet: Path | None) -> dict:
                              "wall_vs_v1": round(texture([painted], WALL) / v1_wall[name], 3),
                              "snow_texture": round(float(np.mean([sharpness(to_bgr(probe.run(f, style, [(0, 0)])))
                                                                   for f in snow])), 1)}
-                if probe.seed is not None:
+                if probe.seeded:
                     off = to_bgr(probe.run(wall, style, [(0, 0)], on=False))
                     row[name]["wall_vs_v1_seed_off"] = round(texture([off], WALL) / v1_wall[name], 3)
                 if name in ("great_wave", "starry_night", "the_scream"):
@@ -239,7 +201,7 @@ def evaluate(models: dict[str, Path], data: Path, sheet: Path | None) -> dict:
             crops, errors = MotionCrops(pairs, 256, torch.Generator().manual_seed(5), lock="subpixel"), []
             for b in range(12):
                 prev, cur, grid, valid = crops.batch(4)
-                period = 64 if probe.seed is None else probe.seed.shape[-1]
+                period = probe.net.config.seed_period or 64
                 off = [((b * 13) % period, (b * 29) % period)]
                 outs = [torch.cat([probe.run(frames[j:j + 1], probe.styles[(b % 2) * 4 + j:(b % 2) * 4 + j + 1], off)
                                    for j in range(4)]) for frames in (prev, cur)]

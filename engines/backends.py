@@ -12,6 +12,8 @@ float32 in [0, 1]) is 1 and `style_b` where it is 0 (the regions graph, contract
 `run_smoothed` (ONNX Runtime and torch engines) also takes the last frame's norm statistics (S
 float32, as the last call returned them) and beta (how much of them to keep, 0 to 1) and returns
 this frame's as a third result: the norm statistics smoothed over time (contract.INPUTS).
+Engines whose network has a seed input (`seeded`) also take `origin`: (x, y) whole pixels, where
+the seed tile is cut (contract.SEED_INPUT; None: at 0, the frame's own pixels); others ignore it.
 Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS, REGION_OUTPUTS
+from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS, REGION_OUTPUTS, SEED_INPUT
 
 ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
 
@@ -38,6 +40,7 @@ class Engine(Protocol):
     precision: str  # "fp32" or "fp16"
     graph: str  # which network, e.g. "stylecam v2"
     core_channels: int
+    seeded: bool  # the network has a seed input, placed by `origin` (module doc)
 
     def run(self, image: np.ndarray, style: np.ndarray, prev: np.ndarray,
             blend: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
@@ -79,6 +82,7 @@ class OrtEngine:
         self.provider, self.threads = provider, threads or os.cpu_count() or 1
         self.precision = "fp16" if provider == "TensorrtExecutionProvider" else "fp32"
         self.session = self._session(model, INPUTS)
+        self.seeded = self.session.get_inputs()[-1].name == SEED_INPUT
         self.graph = self.session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY, "unknown")
         self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
         stats_size = int(self.session.get_inputs()[INPUTS.index("norm_stats")].shape[0])
@@ -86,7 +90,9 @@ class OrtEngine:
         self.regions_model = regions_model
         self._regions = None
 
-    def _session(self, model: Path, inputs: tuple[str, ...]):
+    def _session(self, model: Path, inputs: tuple[str, ...], seeded: bool | None = None):
+        """A verified session of `model`, whose inputs must be `inputs`, with SEED_INPUT last where
+        `seeded` (None: either)."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -108,25 +114,35 @@ class OrtEngine:
         if not actual or actual[0] != self.provider:
             raise EngineUnavailable(f"{self.provider} did not initialise (session runs on {actual})")
         names = [i.name for i in session.get_inputs()]
-        if names != list(inputs):
-            raise EngineUnavailable(f"{model} has inputs {names}, not {list(inputs)}: a graph from another version")
+        allowed = [list(inputs), [*inputs, SEED_INPUT]]
+        if seeded is not None:
+            allowed = [allowed[int(seeded)]]
+        if names not in allowed:
+            raise EngineUnavailable(f"{model} has inputs {names}, not {' or '.join(map(str, allowed))}: "
+                                    "a graph from another version")
         return session
 
-    def run(self, image, style, prev, blend):
-        output, fused, _ = self.session.run(OUTPUTS, dict(zip(INPUTS, (image, style, prev, blend, *self._per_frame))))
+    def _feeds(self, names: tuple[str, ...], values: tuple, origin: tuple[int, int] | None) -> dict:
+        if not self.seeded:
+            return dict(zip(names, values))
+        return {**dict(zip(names, values)), SEED_INPUT: np.array(origin or (0, 0), np.int64)}
+
+    def run(self, image, style, prev, blend, origin=None):
+        feeds = self._feeds(INPUTS, (image, style, prev, blend, *self._per_frame), origin)
+        output, fused, _ = self.session.run(OUTPUTS, feeds)
         return output, fused
 
-    def run_smoothed(self, image, style, prev, blend, stats, beta: float):
-        feeds = dict(zip(INPUTS, (image, style, prev, blend, stats, np.full(1, beta, np.float32))))
+    def run_smoothed(self, image, style, prev, blend, stats, beta: float, origin=None):
+        feeds = self._feeds(INPUTS, (image, style, prev, blend, stats, np.full(1, beta, np.float32)), origin)
         output, fused, stats = self.session.run(OUTPUTS, feeds)
         return output, fused, stats
 
-    def run_two(self, image, style, style_b, region, prev, blend):
+    def run_two(self, image, style, style_b, region, prev, blend, origin=None):
         if self._regions is None:
             if self.regions_model is None or not Path(self.regions_model).is_file():
                 raise EngineUnavailable(f"no regions graph for two styles at once ({self.regions_model})")
-            self._regions = self._session(self.regions_model, REGION_INPUTS)
-        feeds = dict(zip(REGION_INPUTS, (image, style, style_b, region, prev, blend)))
+            self._regions = self._session(self.regions_model, REGION_INPUTS, self.seeded)
+        feeds = self._feeds(REGION_INPUTS, (image, style, style_b, region, prev, blend), origin)
         output, fused = self._regions.run(REGION_OUTPUTS, feeds)
         return output, fused
 
@@ -148,25 +164,32 @@ class TorchEngine:
         self.torch = torch
         self.net = load_network(checkpoint)
         self.core_channels = self.net.config.core_channels
-        self.graph = f"stylecam v{self.net.config.version}"
+        self.graph = self.net.config.graph_name
+        self.seeded = bool(self.net.config.seed_period)
 
-    def run(self, image, style, prev, blend):
+    def _origin(self, origin: tuple[int, int] | None):
+        return self.torch.tensor([origin or (0, 0)], dtype=self.torch.int64) if self.seeded else None
+
+    def run(self, image, style, prev, blend, origin=None):
         t = self.torch
         with t.inference_mode():
-            out, fused = self.net(t.from_numpy(image), t.from_numpy(style), t.from_numpy(prev), t.from_numpy(blend))
+            out, fused = self.net(t.from_numpy(image), t.from_numpy(style), t.from_numpy(prev), t.from_numpy(blend),
+                                  self._origin(origin))
         return out.numpy(), np.ascontiguousarray(fused.numpy())
 
-    def run_smoothed(self, image, style, prev, blend, stats, beta: float):
+    def run_smoothed(self, image, style, prev, blend, stats, beta: float, origin=None):
         t = self.torch
         with t.inference_mode():
             out, fused, stats = self.net.smoothed(t.from_numpy(image), t.from_numpy(style), t.from_numpy(prev),
-                                                  t.from_numpy(blend), t.from_numpy(stats), t.full((1,), beta))
+                                                  t.from_numpy(blend), t.from_numpy(stats), t.full((1,), beta),
+                                                  self._origin(origin))
         return out.numpy(), np.ascontiguousarray(fused.numpy()), stats.numpy()
 
-    def run_two(self, image, style, style_b, region, prev, blend):
+    def run_two(self, image, style, style_b, region, prev, blend, origin=None):
         t = self.torch
         with t.inference_mode():
-            out, fused = self.net.two_styles(*(t.from_numpy(a) for a in (image, style, style_b, region, prev, blend)))
+            out, fused = self.net.two_styles(*(t.from_numpy(a) for a in (image, style, style_b, region, prev, blend)),
+                                             self._origin(origin))
         return out.numpy(), np.ascontiguousarray(fused.numpy())
 
 

@@ -12,6 +12,10 @@ Outputs: output 1x3xHxW float32 RGB (0,1); fused 1xH/8xW/8xC float32 (the next s
          next_norm_stats S float32 (the next frame's norm_stats).
 The state is channels-last so that cv2.remap warps it in one call, with no transposes.
 
+A seeded network (network.NetConfig.seed_period) adds a last input to both graphs:
+         seed_origin 2 int64: (x, y) the seed tile's pixel under the image's top-left pixel
+         (any integer; the run time keeps it on the scene, stylizer.VideoStylizer).
+
 The regions graph (two styles in one pass, network.Stylizer.two_styles) adds, after style:
          style_b S float32, the second style; region 1x1xH/4xW/4 float32 in [0,1], where 1 paints
          with `style` and 0 with `style_b`; it has neither norm input nor the third output (its
@@ -19,6 +23,7 @@ statistics are per frame).
 """
 DOWNSCALE = 8  # the core works at 1/8 of the input size; H and W must be multiples of this
 INPUTS = ("image", "style", "prev", "blend", "norm_stats", "norm_beta")
+SEED_INPUT = "seed_origin"
 REGION_INPUTS = ("image", "style", "style_b", "region", "prev", "blend")
 REGION_OUTPUTS = ("output", "fused")
 REGION_DOWNSCALE = 4  # the region map is at 1/4 of the input size

@@ -40,6 +40,14 @@ Layouts (NetConfig.version):
      painted at 1/4: output = sigmoid(v2's logits + A * image), A a 3x3 conv of the last 1/4
      features resized bilinearly x4 as in v3. Detail taken from the image moves with the picture
      by any fraction of a pixel. A trained v2 state gains it with A = 0 (train/image_detail.py).
+  v2 with `seed_period` P > 0: a seed to paint from where the picture is flat. SEED_CHANNELS
+     more stem inputs carry a fixed periodic noise tile (`seed_tile`: P x P, band-limited at 1
+     and 3 px, unit std), cut at `origin` (N x 2 int64, x and y: the tile pixel under the image's
+     top-left pixel, any integer, taken mod P). The run time places it on the scene
+     (engines/stylizer.py, with the phase lock), so texture painted from it travels with a pan.
+     Without it, a convolutional network trained not to answer input noise paints an even wall
+     flat (docs/design-notes.md, "Texture where the picture is flat"). A trained v2 state gains it
+     with zero weights for the new inputs (train/seed_input.py).
   v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
      + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
      read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
@@ -50,9 +58,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+SEED_CHANNELS = 2  # stem inputs of the seed tile (network.seed_tile), one per band
 
 
 @dataclass(frozen=True)
@@ -67,10 +78,16 @@ class NetConfig:
     version: int = 2
     decoder_width: int = 16
     image_detail: bool = False  # v2 only: detail from the input at gains painted at 1/4 (module doc)
+    seed_period: int = 0  # v2 only: the seed tile's period, pixels (module doc); 0: no seed input
 
     @classmethod
     def v1(cls) -> NetConfig:
         return cls(widths=(16, 32, 64), residual_blocks=4, residual_inner=64, version=1)
+
+    @property
+    def graph_name(self) -> str:
+        """What the window, `stylecam bench` and the graph's metadata call it, e.g. "stylecam v2 seeded"."""
+        return f"stylecam v{self.version}" + (" seeded" if self.seed_period else "")
 
     @property
     def core_channels(self) -> int:
@@ -105,6 +122,20 @@ class NetConfig:
 
 
 Norm = Callable[[torch.Tensor], torch.Tensor]  # one conditional norm layer with its style applied
+
+
+def seed_tile(period: int, seed: int = 7) -> torch.Tensor:
+    """SEED_CHANNELS x period x period float32: periodic white noise low-passed by a Gaussian of
+    1 px (channel 0) and 3 px (channel 1), each then at mean 0 and std 1. Fixed by `seed`: a
+    trained network paints from this very tile."""
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(period)
+    bands = []
+    for sigma in (1.0, 3.0)[:SEED_CHANNELS]:
+        g = np.exp(-2 * (np.pi * sigma) ** 2 * (f[:, None] ** 2 + f[None, :] ** 2))
+        t = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((period, period))) * g))
+        bands.append((t - t.mean()) / t.std())
+    return torch.tensor(np.stack(bands), dtype=torch.float32)
 
 
 def bilinear_phases(factor: int) -> torch.Tensor:
@@ -180,7 +211,10 @@ class Stylizer(nn.Module):
         def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
             return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, padding_mode=pad)
 
-        self.enc1 = nn.Conv2d(3, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
+        if config.seed_period and config.version != 2:
+            raise ValueError("seed_period is a v2 option")
+        stem_in = 3 + (SEED_CHANNELS if config.seed_period else 0)
+        self.enc1 = nn.Conv2d(stem_in, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
         self.enc2 = conv(w1, w2, stride=2)  # H/4
         self.enc3 = conv(w2, w3, stride=2)  # H/8
         inner = config.residual_inner
@@ -204,6 +238,8 @@ class Stylizer(nn.Module):
                 raise ValueError("image_detail is a v2 option")
             self.detail = conv(config.decoder_width, 3)
             self.register_buffer("phases4", bilinear_phases(4), persistent=False)
+        if config.seed_period:
+            self.register_buffer("seed", seed_tile(config.seed_period), persistent=False)
         self._split = [c for c in config.norm_channels() for _ in (0, 1)]
 
     def norms(self, style: torch.Tensor) -> list[Norm]:
@@ -232,8 +268,21 @@ class Stylizer(nn.Module):
                         scale_b=pb[2 * i][..., None, None], shift_b=pb[2 * i + 1][..., None, None], m=at[s])
                 for i, s in enumerate(self.config.norm_scales())]
 
-    def encode(self, image: torch.Tensor, p: list[Norm]) -> torch.Tensor:
-        """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8."""
+    def seed_at(self, origin: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """The seed tile cut at each origin (N x 2 int64, x and y pixels; module doc) to
+        N x SEED_CHANNELS x height x width."""
+        period = self.config.seed_period
+        rows, cols = torch.arange(height), torch.arange(width)
+        return torch.stack([self.seed.index_select(1, (rows + o[1]) % period).index_select(2, (cols + o[0]) % period)
+                            for o in origin])
+
+    def encode(self, image: torch.Tensor, p: list[Norm], origin: torch.Tensor | None = None) -> torch.Tensor:
+        """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8. origin: where the
+        seed tile is cut (`seed_at`; seeded networks only, None: at 0)."""
+        if self.config.seed_period:
+            if origin is None:
+                origin = torch.zeros(image.shape[0], 2, dtype=torch.int64)
+            image = torch.cat([image, self.seed_at(origin, image.shape[2], image.shape[3])], 1)
         x = F.relu(p[0](self.enc1(image)))
         x = F.relu(p[1](self.enc2(x)))
         x = F.relu(p[2](self.enc3(x)))
@@ -269,34 +318,36 @@ class Stylizer(nn.Module):
         x = F.relu(p[-1](self.dec2(x)))
         return torch.sigmoid(F.pixel_shuffle(self.out(x), 2))
 
-    def stylize(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def stylize(self, image: torch.Tensor, style: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
         """Per-frame stylisation (no temporal state): image -> image, both N x 3 x H x W RGB."""
         p = self.norms(style)
-        return self.decode(self.encode(image, p), p, image)
+        return self.decode(self.encode(image, p, origin), p, image)
 
-    def step(self, image: torch.Tensor, p: list[Norm], prev: torch.Tensor,
-             blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(self, image: torch.Tensor, p: list[Norm], prev: torch.Tensor, blend: torch.Tensor,
+             origin: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """One temporal step with the given norms: (output, fused state), shapes in the module doc."""
-        features = self.encode(image, p)
+        features = self.encode(image, p, origin)
         fused = features + blend * (prev.permute(0, 3, 1, 2) - features)
         return self.decode(fused, p, image), fused.permute(0, 2, 3, 1)
 
-    def forward(self, image: torch.Tensor, style: torch.Tensor, prev: torch.Tensor,
-                blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.step(image, self.norms(style), prev, blend)
+    def forward(self, image: torch.Tensor, style: torch.Tensor, prev: torch.Tensor, blend: torch.Tensor,
+                origin: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.step(image, self.norms(style), prev, blend, origin)
 
     def smoothed(self, image: torch.Tensor, style: torch.Tensor, prev: torch.Tensor, blend: torch.Tensor,
-                 stats: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 stats: torch.Tensor, beta: torch.Tensor,
+                 origin: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`forward` with the norm statistics smoothed over frames (`smoothed_norms`; N = 1): also
         returns the statistics used (S), the next frame's `stats`. beta = 0 is `forward` to rounding."""
         sink: dict = {}
-        output, fused = self.step(image, self.smoothed_norms(style, stats, beta, sink), prev, blend)
+        output, fused = self.step(image, self.smoothed_norms(style, stats, beta, sink), prev, blend, origin)
         return output, fused, norm_stats(sink)[0]
 
     def two_styles(self, image: torch.Tensor, style: torch.Tensor, style_b: torch.Tensor, region: torch.Tensor,
-                   prev: torch.Tensor, blend: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                   prev: torch.Tensor, blend: torch.Tensor,
+                   origin: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """`forward` with `style` where region is 1 and `style_b` where it is 0 (see the module doc)."""
-        return self.step(image, self.region_norms(style, style_b, region), prev, blend)
+        return self.step(image, self.region_norms(style, style_b, region), prev, blend, origin)
 
 
 def norm_stats(sink: dict) -> torch.Tensor:
@@ -311,8 +362,9 @@ class SmoothedGraph(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, image, style, prev, blend, norm_stats, norm_beta):
-        return self.net.smoothed(image, style, prev, blend, norm_stats, norm_beta)
+    def forward(self, image, style, prev, blend, norm_stats, norm_beta, seed_origin=None):
+        origin = None if seed_origin is None else seed_origin[None]
+        return self.net.smoothed(image, style, prev, blend, norm_stats, norm_beta, origin)
 
 
 class TwoStyleGraph(nn.Module):
@@ -322,5 +374,6 @@ class TwoStyleGraph(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, image, style, style_b, region, prev, blend):
-        return self.net.two_styles(image, style, style_b, region, prev, blend)
+    def forward(self, image, style, style_b, region, prev, blend, seed_origin=None):
+        origin = None if seed_origin is None else seed_origin[None]
+        return self.net.two_styles(image, style, style_b, region, prev, blend, origin)

@@ -4,6 +4,9 @@ Frames in and out are H x W x 3 uint8 BGR, C-contiguous. The processing size is 
 frames of another size are resized to it, and sizes that are not multiples of 8 are padded
 (reflected) for the network and cropped back. With the temporal path on, the phase lock
 (phase_lock.py) places the padded frame on a canvas 8 px larger each way for the network. With
+a seeded engine (backends.Engine.seeded) the seed tile is cut where it keeps to the scene: at
+the lock's whole-pixel shift (the scene coordinate of the canvas's top-left pixel), so texture
+painted from it travels with a pan and stays put on a still camera. With
 `regions` set (regions.py), a person mask is made each frame (segmenter.py, steadied and
 feathered by person_mask.py) and the person and the background are painted as the regions say.
 """
@@ -167,6 +170,15 @@ class VideoStylizer:
             planes = [shifted_plane(p, filters, self._shifted[3], self._shifted[i]) for i, p in enumerate(planes)]
         return cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes])
 
+    def _seed_origin(self, offset: tuple[int, int] | None) -> tuple[int, int]:
+        """(x, y) pixels of the seed tile under the engine input's top-left pixel: the canvas pixel
+        c shows the frame pixel c - offset, whose scene coordinate is that plus the lock
+        (phase_lock.py), so the tile is cut at lock - offset (a whole number of cells). Without the
+        canvas, at 0: the frame's own pixels."""
+        if offset is None:
+            return (0, 0)
+        return (int(self.phase.lock[0]) - offset[0], int(self.phase.lock[1]) - offset[1])
+
     def step(self, frame: np.ndarray) -> Stylized:
         t0 = time.perf_counter()
         h, w = (frame.shape[0], frame.shape[1]) if self.size is None else (self.size[1], self.size[0])
@@ -207,21 +219,23 @@ class VideoStylizer:
         style, style_b = self.regions.styles(self.style)
         t3 = time.perf_counter()
 
+        seed = {"origin": self._seed_origin(offset)} if getattr(self.engine, "seeded", False) else {}
         smooth = s.strength > 0.0 and s.norm_smoothing > 0.0 and hasattr(self.engine, "run_smoothed")
         if style_b is None and smooth:  # the norm statistics carried with the state, and reset with it
             carried = not temporal.reset and self.norm_stats is not None
             stats = self.norm_stats if carried else np.zeros_like(style)
             output, self.state, self.norm_stats = self.engine.run_smoothed(
-                blob, style, self._prev, temporal.blend, stats, s.norm_smoothing if carried else 0.0)
+                blob, style, self._prev, temporal.blend, stats, s.norm_smoothing if carried else 0.0, **seed)
         elif style_b is None:
-            output, self.state = self.engine.run(blob, style, self._prev, temporal.blend)
+            output, self.state = self.engine.run(blob, style, self._prev, temporal.blend, **seed)
             self.norm_stats = None
         else:
             region = mask
             if offset is not None:  # the region map onto the canvas's 1/4 grid
                 grid = (blob.shape[2] // REGION_DOWNSCALE, blob.shape[3] // REGION_DOWNSCALE)
                 region = self.phase.to_canvas(mask, grid, REGION_DOWNSCALE)
-            output, self.state = self.engine.run_two(blob, style, style_b, region[None, None], self._prev, temporal.blend)
+            output, self.state = self.engine.run_two(blob, style, style_b, region[None, None], self._prev,
+                                                     temporal.blend, **seed)
             self.norm_stats = None
         t4 = time.perf_counter()
 

@@ -18,7 +18,7 @@ from stylecam.assets import paths
 from stylecam.engines.backends import OrtEngine, TorchEngine
 from stylecam.engines.checkpoint import load_bank
 from stylecam.engines.contract import (DOWNSCALE, GRAPH_KEY, INPUTS, OUTPUTS, REGION_DOWNSCALE, REGION_INPUTS,
-                                       REGION_OUTPUTS)
+                                       REGION_OUTPUTS, SEED_INPUT)
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
 OPSET = 18
@@ -66,6 +66,8 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
         stats, beta = torch.rand(net.config.style_size()), torch.full((1,), 0.5)
         module, names, args = SmoothedGraph(net).eval(), INPUTS, (image, style, prev, blend, stats, beta)
         outputs = OUTPUTS
+    if net.config.seed_period:  # the seed's origin, last (contract.SEED_INPUT)
+        names, args, dynamic = (*names, SEED_INPUT), (*args, torch.tensor([3, 5])), {**dynamic, SEED_INPUT: None}
     dynamic = {name: dynamic[name] for name in names}
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
     with warnings.catch_warnings(), torch.no_grad():  # an inference graph (network._smoothed_cin)
@@ -76,7 +78,7 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
     program.save(str(onnx_path))
     model = onnx.load(str(onnx_path))
     kind = " regions" if two_styles else ""
-    onnx.helper.set_model_props(model, {GRAPH_KEY: f"stylecam v{net.config.version}{kind}"})
+    onnx.helper.set_model_props(model, {GRAPH_KEY: net.config.graph_name + kind})
     onnx.save(model, str(onnx_path))
     onnx.checker.check_model(model, full_check=True)
 
@@ -93,14 +95,16 @@ def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: n
     """Max |torch - ORT| over outputs and states (the norm statistics relative to their largest),
     feeding both the same inputs frame by frame (frames: consecutive H x W x 3 uint8 BGR, H and W
     multiples of 8; temporal path and smoothed norm statistics on). With
-    style_b, the regions graph at `regions_path` runs instead, `style` on the right of a soft split."""
+    style_b, the regions graph at `regions_path` runs instead, `style` on the right of a soft split.
+    A seeded network's tile is cut at an origin that moves with each frame, wrapping around it."""
     import cv2
 
     torch_engine = TorchEngine(checkpoint)
     ort_engine = OrtEngine(onnx_path, "CPUExecutionProvider", regions_model=regions_path)
     tracker = FlowTracker(TemporalSettings(strength=0.9))
     worst, state, stats, beta = 0.0, None, np.zeros(len(style), np.float32), 0.0
-    for frame in frames:
+    for i, frame in enumerate(frames):
+        seed = {"origin": (200 * i - 13, 96 * i - 300)} if torch_engine.seeded else {}
         h, w = frame.shape[:2]
         core = (h // DOWNSCALE, w // DOWNSCALE)
         temporal = tracker.step(frame, core)
@@ -111,12 +115,12 @@ def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: n
         blob = cv2.dnn.blobFromImage(frame, 1.0 / 255.0, swapRB=True)
         if style_b is None:  # the norm statistics smoothed over the frames (beta 0 on the first)
             (out_t, state_t, stats_t), (out_o, state_o, stats_o) = (
-                e.run_smoothed(blob, style, prev, temporal.blend, stats, beta) for e in (torch_engine, ort_engine))
+                e.run_smoothed(blob, style, prev, temporal.blend, stats, beta, **seed) for e in (torch_engine, ort_engine))
             worst = max(worst, float(np.abs(stats_t - stats_o).max() / max(1.0, np.abs(stats_t).max())))
             stats, beta = stats_t, 0.9
         else:
             args = (blob, style, style_b, _region_map(frame), prev, temporal.blend)
-            (out_t, state_t), (out_o, state_o) = (e.run_two(*args) for e in (torch_engine, ort_engine))
+            (out_t, state_t), (out_o, state_o) = (e.run_two(*args, **seed) for e in (torch_engine, ort_engine))
         worst = max(worst, float(np.abs(out_t - out_o).max()), float(np.abs(state_t - state_o).max()))
         state = state_t
     return worst

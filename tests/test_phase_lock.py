@@ -167,6 +167,42 @@ def test_the_frame_is_cut_back_out_of_the_canvas_exactly_at_any_offset(pan):
     assert len(offsets) >= 4, offsets  # the pan moved the frame around the canvas
 
 
+class SeedRecorder(FrameEngine):
+    """A seeded FrameEngine: records where the stylizer cuts the seed tile, (x, y) per frame."""
+
+    seeded = True
+
+    def __init__(self):
+        self.origins = []
+
+    def run(self, image, style, prev, blend, origin=None):
+        self.origins.append(origin)
+        return super().run(image, style, prev, blend)
+
+
+def test_the_seed_is_cut_where_it_stays_on_the_scene(frames_small):
+    """The tile coordinate under a scene point (canvas pixel + origin; the frame's pixel 0 sits at
+    canvas pixel `offset`) stays put while the pan moves the scene STEP per frame; per frame
+    (strength 0) the tile stays at the frame's own pixels."""
+    engine = SeedRecorder()
+    stylizer = VideoStylizer(engine, np.zeros(4, np.float32), TemporalSettings(phase_lock=True), LOCK_SIZE)
+    places = []
+    for k, frame in enumerate(pan_frames(frames_small, LOCK_SIZE)):
+        stylizer.step(frame)
+        (x, y), (ox, oy) = engine.origins[-1], stylizer.phase.offset
+        assert x % 8 == 0 and y % 8 == 0  # whole cells: the grid and the tile move together
+        places.append((x + ox - STEP[0] * k, y + oy - STEP[1] * k))
+    # unplaced, a scene point would cross 69 px of the tile; placed, the lock's rounding and the
+    # flow's error move it by a pixel or two
+    assert np.ptp(np.array(places), axis=0).max() <= 2, places
+
+    engine.origins.clear()
+    stylizer.set_temporal(TemporalSettings(strength=0.0))
+    for frame in pan_frames(frames_small, LOCK_SIZE)[:4]:
+        stylizer.step(frame)
+    assert engine.origins == [(0, 0)] * 4
+
+
 def test_the_temporal_strength_back_from_zero_starts_afresh(ort_engine, bank, frames_small):
     """At a = 0 there is no canvas, so the state has another shape: the first frame back must not
     fuse with zeros (that faded the picture for ~10 frames)."""

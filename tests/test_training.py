@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from stylecam.app.cli.main import main  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
+from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.styles import StyleBank, StyleError  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
@@ -818,6 +819,69 @@ def test_image_detail_added_at_zero_gain_keeps_the_output_and_exports(tmp_path):
     torch.save(added, path)
     report = export(path, tmp_path / "out", [f[:176, :320] for f in clip_frames(2, start=30)])
     assert report.max_abs_diff <= 1e-3
+
+
+@needs_vgg
+def test_resuming_a_v2_run_with_a_seed_adds_it_and_trains_on(image_dir, tmp_path):
+    """A v2 run resumed with a seed period: the stem gains the seed's inputs (Adam's state
+    loads, widened), and their weights (zero when added) learn."""
+    from dataclasses import replace
+
+    from stylecam.engines.network import NetConfig
+
+    train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
+    messages = []
+    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(seed_period=64)),
+                             log=messages.append), weights_only=True)
+    assert any(m.startswith("seed input added, a 64-px tile") for m in messages)
+    assert state["step"] == 3 and state["net_config"]["seed_period"] == 64
+    seed_weights = state["net"]["enc1.weight"][:, 3:]
+    assert seed_weights.shape == (16, 2, 4, 4) and seed_weights.abs().max() > 0
+
+
+def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_and_exports(tmp_path):
+    """The shipped state with a seed added draws exactly what it drew. With weights for it, an
+    even wall gains texture that follows the tile: cut 8 px further, the picture moves 8 px. The
+    exported graphs take the origin (torch and ONNX Runtime agree with it moving every frame);
+    without one the tile is cut at 0."""
+    from stylecam.engines.checkpoint import load_network
+    from stylecam.engines.stability import sharpness
+    from stylecam.export.onnx_export import export
+    from stylecam.train.seed_input import add_seed
+
+    state = torch.load(paths.checkpoint(), weights_only=True)
+    added = add_seed(state, 64)
+    before, after = load_network(paths.checkpoint()), _network(added)
+    frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
+    style = state["styles"][0]
+    with torch.no_grad():
+        assert torch.equal(before.stylize(frame, style), after.stylize(frame, style, torch.tensor([[24, 40]])))
+    added["net"]["enc1.weight"][:, 3:] = torch.randn(16, 2, 4, 4, generator=torch.Generator().manual_seed(0)) * 0.3
+    seeded = _network(added)
+    wall = torch.full((1, 3, 128, 192), 0.6)  # whole periods of the tile: a shifted cut has the same statistics
+    to_bgr = lambda t: (t[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)  # noqa: E731
+    with torch.no_grad():
+        plain, painted = before.stylize(wall, style), seeded.stylize(wall, style, torch.tensor([[0, 0]]))
+        moved = seeded.stylize(wall, style, torch.tensor([[8, 0]]))
+    assert sharpness(to_bgr(painted)) > 4 * sharpness(to_bgr(plain)) + 1.0
+    inner = (slice(None), slice(None), slice(16, -16))  # the border's reflection is not periodic
+    along = (moved[inner + (slice(16, -24),)] - painted[inner + (slice(24, -16),)]).abs().mean()
+    assert along < 0.2 * (moved - painted)[inner + (slice(16, -16),)].abs().mean()
+    path = tmp_path / "seeded.pt"
+    torch.save(added, path)
+    report = export(path, tmp_path / "out", [f[:176, :320] for f in clip_frames(3, start=30)])
+    assert report.max_abs_diff <= 1e-3
+    engine = OrtEngine(report.onnx_path, "CPUExecutionProvider", regions_model=report.regions_path)
+    assert engine.seeded
+    blob = np.zeros((1, 3, 96, 160), np.float32)
+    prev, blend = np.zeros((1, 12, 20, engine.core_channels), np.float32), np.zeros((1, 1, 12, 20), np.float32)
+    region = np.ones((1, 1, 24, 40), np.float32)
+    two, _ = engine.run_two(blob, style.numpy(), style.numpy(), region, prev, blend, origin=(8, 0))
+    one, _ = engine.run(blob, style.numpy(), prev, blend, origin=(8, 0))
+    assert np.abs(two - one).max() < 1e-3  # a region of all ones paints the one style, seed and all
+    at_zero, _ = engine.run(blob, style.numpy(), prev, blend, origin=(0, 0))
+    assert np.array_equal(engine.run(blob, style.numpy(), prev, blend)[0], at_zero)
+    assert np.abs(one - at_zero).mean() > 0.01
 
 
 def _network(state: dict):

@@ -18,6 +18,10 @@ along the dominant motion (train/motion.py): the network is not asked to do what
   distill           (warm start only) the output vs the v1 teacher's (MSE), the outer ring left
                     out (the teacher's zero-padding bias is not copied); its weight falls
                     linearly to 0 at `distill_until`
+With a seeded network (NetConfig.seed_period) every view cuts the seed tile at a random origin:
+the moved copy of the temporal loss at the origin moved by its translation's whole pixels, and
+both frames of a motion pair at one origin (the crops are aligned as the lock aligns them), so
+the seed stays on the scene as the run time places it (engines/stylizer.py).
 With `norm_smoothing` beta > 0 the second view of the temporal and motion losses (the moved copy,
 frame t) keeps beta of the first view's norm statistics, as the run-time smoothing does
 (engines/temporal.py `TemporalSettings.norm_smoothing`): the losses then count what that output
@@ -144,6 +148,12 @@ def pair_norms(net: Stylizer, style: torch.Tensor, beta: float) -> tuple[list, C
     return first, lambda: net.smoothed_norms(style, norm_stats(sink), torch.tensor([beta]), {})
 
 
+def seed_origins(net: Stylizer, n: int, gen: torch.Generator) -> torch.Tensor | None:
+    """n random origins of the seed tile (n x 2 int64, x and y in [0, period)); None without a seed."""
+    period = net.config.seed_period
+    return torch.randint(period, (n, 2), generator=gen) if period else None
+
+
 def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator,
                   strength: tuple[float, float] | None = None, beta: float = 0.0) -> dict[str, torch.Tensor]:
     """On a motion batch: "motion", the per-frame output of frame t vs that of frame t-1 warped by
@@ -153,11 +163,12 @@ def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: 
     prev, cur, grid, valid = batch
     noisy = lambda x: (x + torch.randn(x.shape, generator=gen) * noise).clamp(0, 1)  # noqa: E731
     prev, cur = noisy(prev), noisy(cur)
+    origin = seed_origins(net, len(cur), gen)  # one for both frames: the seed stays on the scene
     p_prev, after = pair_norms(net, style, beta)
-    f_prev = net.encode(prev, p_prev)
+    f_prev = net.encode(prev, p_prev, origin)
     target = warp_to(net.decode(f_prev, p_prev, prev), grid)
     p = after()
-    f_cur = net.encode(cur, p)
+    f_cur = net.encode(cur, p, origin)
     parts = {"motion": masked_mse(net.decode(f_cur, p, cur), target, valid)}
     if strength is not None:
         lo, hi = strength
@@ -173,8 +184,9 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
                 teacher: Teacher | None = None, motion: MotionCrops | None = None) -> dict[str, torch.Tensor]:
     """Losses of one batch (x: N x 3 x H x W RGB [0,1], style: N x S); see the module doc."""
     n = x.shape[0]
+    origin = seed_origins(net, n, gen)
     p_first, after = pair_norms(net, style, cfg.norm_smoothing)
-    y = net.decode(net.encode(x, p_first), p_first, x)
+    y = net.decode(net.encode(x, p_first, origin), p_first, x)
     parts: dict[str, torch.Tensor] = {}
     loss = torch.zeros(())
     if step >= cfg.perceptual_from:
@@ -194,8 +206,12 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         moved, _ = losses.warp_affine(x, theta)
         jitter = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.06
         moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
+        if origin is not None:  # the moved copy samples x at p + t: its seed moves by t's whole pixels
+            half = torch.tensor([x.shape[3] / 2, x.shape[2] / 2])
+            origin = origin + torch.round(theta[:, :, 2] * half).long()
         p_moved = after()
-        parts["temporal"] = losses.temporal_loss(y, net.decode(net.encode(moved, p_moved), p_moved, moved), theta)
+        parts["temporal"] = losses.temporal_loss(y, net.decode(net.encode(moved, p_moved, origin), p_moved, moved),
+                                                 theta)
         loss = loss + cfg.temporal_weight * parts["temporal"]
     if motion is not None:
         k = min(cfg.motion_batch, n)  # the batch's first styles
@@ -239,11 +255,12 @@ def load_teacher(path: Path, names: list[str]) -> Teacher:
 
 def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     """The resumed state in the layout `config` asks for: a v2 head converted to v3
-    (train/guided_head.py), image detail added (train/image_detail.py), or the residual blocks or
-    the decoder widened (train/widen.py)."""
+    (train/guided_head.py), image detail added (train/image_detail.py), a seed input added
+    (train/seed_input.py), or the residual blocks or the decoder widened (train/widen.py)."""
     from stylecam.engines.checkpoint import net_config
     from stylecam.train.guided_head import to_v3
     from stylecam.train.image_detail import add_image_detail
+    from stylecam.train.seed_input import add_seed
     from stylecam.train.widen import widen_decoder, widen_residual
 
     saved = net_config(state["net_config"])
@@ -255,6 +272,9 @@ def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     if not saved.image_detail and replace(saved, image_detail=True) == config:
         log("image detail added to the v2 head (at zero gain: the output is unchanged)")
         return add_image_detail(state)
+    if not saved.seed_period and replace(saved, seed_period=config.seed_period) == config:
+        log(f"seed input added, a {config.seed_period}-px tile (at zero weight: the output is unchanged)")
+        return add_seed(state, config.seed_period)
     if replace(saved, decoder_width=config.decoder_width, residual_inner=config.residual_inner) != config:
         raise ValueError(f"the checkpoint's network {saved} does not match {config}: only the residual blocks "
                          "and the decoder can widen, or a v2 head become v3")

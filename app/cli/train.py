@@ -42,6 +42,8 @@ def cmd_train(args) -> int:
         raise UsageError("--recurrent-weight needs --motion (the loss runs on real-motion frames)")
     if not 0.0 <= args.norm_smoothing < 1.0:
         raise UsageError(f"--norm-smoothing must be in [0, 1), got {args.norm_smoothing}")
+    if args.seed_period < 0:
+        raise UsageError(f"--seed-period must be 0 (none) or a period in pixels, got {args.seed_period}")
     content_layers = _content_layers(args.content_layer or [])
     if args.style:
         styles = _style_pairs(args.style)
@@ -71,7 +73,7 @@ def cmd_train(args) -> int:
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
                                     residual_inner=args.residual_inner or NetConfig().residual_inner,
                                     version=args.layout or NetConfig().version,
-                                    image_detail=args.image_detail))
+                                    image_detail=args.image_detail, seed_period=args.seed_period))
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
     except (VGGWeightsMissing, ValueError) as exc:  # ValueError: a checkpoint this run cannot resume
@@ -175,7 +177,11 @@ def add_training_commands(sub) -> None:
     s.add_argument("--image-detail", action="store_true",
                    help="v2 with detail from the input at gains painted at 1/4 (a probe; added at zero "
                         "gain to a resumed v2 state; give it on every resume of such a run)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed-period", type=int, default=0, metavar="PX",
+                   help="v2 with a seed input: a fixed noise tile of this period the network may paint flat "
+                        "areas from (engines/network.py; added at zero weight to a resumed v2 state; give it "
+                        "on every resume of such a run); 0: none")
+    s.add_argument("--seed", type=int, default=0, help="random seed of the data order and augmentation")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("train-style", help="a new style from your own painting or a video (needs '.[train]')")
