@@ -23,7 +23,8 @@ start at zero, so the network starts as it was.
 
 The seed input is now part of the network (NetConfig.seed_period) and of `stylecam train
 --seed-period`; this probe keeps its fixed 600-step comparison and its evaluation (`eval` reads any
-checkpoint, seeded or not).
+checkpoint, seeded or not). Its results in docs/design-notes.md were taken with the tile placed at
+any pixel; it now places it at whole cells, as the network does.
 """
 from __future__ import annotations
 
@@ -74,8 +75,8 @@ class Probe:
         return bool(self.net.config.seed_period)
 
     def run(self, x: torch.Tensor, style: torch.Tensor, offsets: list[tuple[int, int]], on: bool = True) -> torch.Tensor:
-        """x (N x 3 x H x W) stylised with the tile cut at each item's (x, y) scene offset (zeroed
-        with on=False)."""
+        """x (N x 3 x H x W) stylised with the tile cut at each item's (x, y) scene offset, cells
+        (zeroed with on=False)."""
         p = self.net.norms(style)
         if not self.seeded:
             return self.net.decode(self.net.encode(x, p), p, x)
@@ -114,8 +115,9 @@ def train(arm: str, steps: int, period: int, out: Path, data: Path, motion_dir: 
     content = ContentCrops.from_files(image_files([data / "content"]), 384, 256, gen)
     pairs = [p for src in motion_sources([motion_dir]) for p in frame_pairs(read_frames(src, 320, 120))]
     motion = MotionCrops(pairs, 256, gen, lock="subpixel")
-    offsets = lambda n: [(int(torch.randint(period, (1,), generator=gen)), int(torch.randint(period, (1,), generator=gen)))  # noqa: E731
-                         for _ in range(n)]
+    tile_cells = period // DOWNSCALE
+    offsets = lambda n: [(int(torch.randint(tile_cells, (1,), generator=gen)),  # noqa: E731
+                          int(torch.randint(tile_cells, (1,), generator=gen))) for _ in range(n)]
     started = time.time()
     for step in range(1, steps + 1):
         x = content.batch(4)
@@ -134,9 +136,8 @@ def train(arm: str, steps: int, period: int, out: Path, data: Path, motion_dir: 
         moved, _ = losses.warp_affine(x, theta)
         jitter = 1 + (torch.rand(4, 1, 1, 1, generator=gen) - 0.5) * 0.06
         moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * NOISE).clamp(0, 1)
-        # the moved copy samples x at p + t: its seed is the tile moved the same whole pixels
-        shifts = [(round(float(theta[i, 0, 2]) * x.shape[3] / 2), round(float(theta[i, 1, 2]) * x.shape[2] / 2))
-                  for i in range(4)]
+        # the moved copy samples x at p + t: its seed is the tile moved the same whole cells
+        shifts = [(round(float(theta[i, 0, 2]) * cells), round(float(theta[i, 1, 2]) * cells)) for i in range(4)]
         moved_off = [(ox + dx, oy + dy) for (ox, oy), (dx, dy) in zip(off, shifts)]
         parts["temporal"] = losses.temporal_loss(y, probe.run(moved, styles[idx], moved_off), theta)
         prev, cur, grid, valid = motion.batch(2)
@@ -201,7 +202,7 @@ def evaluate(models: dict[str, Path], data: Path, sheet: Path | None) -> dict:
             crops, errors = MotionCrops(pairs, 256, torch.Generator().manual_seed(5), lock="subpixel"), []
             for b in range(12):
                 prev, cur, grid, valid = crops.batch(4)
-                period = probe.net.config.seed_period or 64
+                period = (probe.net.config.seed_period or 64) // DOWNSCALE  # in cells
                 off = [((b * 13) % period, (b * 29) % period)]
                 outs = [torch.cat([probe.run(frames[j:j + 1], probe.styles[(b % 2) * 4 + j:(b % 2) * 4 + j + 1], off)
                                    for j in range(4)]) for frames in (prev, cur)]

@@ -12,7 +12,7 @@ float32 in [0, 1]) is 1 and `style_b` where it is 0 (the regions graph, contract
 `run_smoothed` (ONNX Runtime and torch engines) also takes the last frame's norm statistics (S
 float32, as the last call returned them) and beta (how much of them to keep, 0 to 1) and returns
 this frame's as a third result: the norm statistics smoothed over time (contract.INPUTS).
-Engines whose network has a seed input (`seeded`) also take `origin`: (x, y) whole pixels, where
+Engines whose network has a seed input (`seeded`) also take `origin`: (x, y) core cells, where
 the seed tile is cut (contract.SEED_INPUT; None: at 0, the frame's own pixels); others ignore it.
 Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
@@ -42,11 +42,12 @@ class Engine(Protocol):
     core_channels: int
     seeded: bool  # the network has a seed input, placed by `origin` (module doc)
 
-    def run(self, image: np.ndarray, style: np.ndarray, prev: np.ndarray,
-            blend: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def run(self, image: np.ndarray, style: np.ndarray, prev: np.ndarray, blend: np.ndarray,
+            origin: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
     def run_two(self, image: np.ndarray, style: np.ndarray, style_b: np.ndarray, region: np.ndarray,
-                prev: np.ndarray, blend: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+                prev: np.ndarray, blend: np.ndarray,
+                origin: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass

@@ -13,8 +13,8 @@ Outputs: output 1x3xHxW float32 RGB (0,1); fused 1xH/8xW/8xC float32 (the next s
 The state is channels-last so that cv2.remap warps it in one call, with no transposes.
 
 A seeded network (network.NetConfig.seed_period) adds a last input to both graphs:
-         seed_origin 2 int64: (x, y) the seed tile's pixel under the image's top-left pixel
-         (any integer; the run time keeps it on the scene, stylizer.VideoStylizer).
+         seed_origin 2 int64: (x, y) the seed tile's cell (DOWNSCALE pixels) under the image's
+         top-left cell (any integer; the run time keeps it on the scene, stylizer.VideoStylizer).
 
 The regions graph (two styles in one pass, network.Stylizer.two_styles) adds, after style:
          style_b S float32, the second style; region 1x1xH/4xW/4 float32 in [0,1], where 1 paints

@@ -41,9 +41,12 @@ Layouts (NetConfig.version):
      features resized bilinearly x4 as in v3. Detail taken from the image moves with the picture
      by any fraction of a pixel. A trained v2 state gains it with A = 0 (train/image_detail.py).
   v2 with `seed_period` P > 0: a seed to paint from where the picture is flat. SEED_CHANNELS
-     more stem inputs carry a fixed periodic noise tile (`seed_tile`: P x P, band-limited at 1
-     and 3 px, unit std), cut at `origin` (N x 2 int64, x and y: the tile pixel under the image's
-     top-left pixel, any integer, taken mod P). The run time places it on the scene
+     more stem inputs carry a fixed periodic noise tile (`seed_tile`: P x P, P a multiple of 8,
+     band-limited at 1 and 3 px, unit std), cut at `origin` (N x 2 int64, x and y in core cells
+     of 8 px: the tile cell under the image's top-left cell, any integer, taken mod P/8). Whole
+     cells because the run time moves the grid by whole cells (the phase lock), and because a
+     tile cut at whole cells is a gather of 8-pixel runs, not of single pixels (those run
+     element by element in ONNX Runtime: 3 ms at 640x480). The run time places it on the scene
      (engines/stylizer.py, with the phase lock), so texture painted from it travels with a pan.
      Without it, a convolutional network trained not to answer input noise paints an even wall
      flat (docs/design-notes.md, "Texture where the picture is flat"). A trained v2 state gains it
@@ -64,6 +67,7 @@ import torch.nn.functional as F
 from torch import nn
 
 SEED_CHANNELS = 2  # stem inputs of the seed tile (network.seed_tile), one per band
+CELL = 8  # pixels of a core cell: the seed tile is placed in whole cells
 
 
 @dataclass(frozen=True)
@@ -211,8 +215,8 @@ class Stylizer(nn.Module):
         def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
             return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, padding_mode=pad)
 
-        if config.seed_period and config.version != 2:
-            raise ValueError("seed_period is a v2 option")
+        if config.seed_period and (config.version != 2 or config.seed_period % CELL):
+            raise ValueError(f"seed_period is a v2 option, a multiple of {CELL} pixels")
         stem_in = 3 + (SEED_CHANNELS if config.seed_period else 0)
         self.enc1 = nn.Conv2d(stem_in, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
         self.enc2 = conv(w1, w2, stride=2)  # H/4
@@ -269,16 +273,17 @@ class Stylizer(nn.Module):
                 for i, s in enumerate(self.config.norm_scales())]
 
     def seed_at(self, origin: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        """The seed tile cut at each origin (N x 2 int64, x and y pixels; module doc) to
-        N x SEED_CHANNELS x height x width."""
-        period = self.config.seed_period
-        rows, cols = torch.arange(height), torch.arange(width)
-        return torch.stack([self.seed.index_select(1, (rows + o[1]) % period).index_select(2, (cols + o[0]) % period)
-                            for o in origin])
+        """The seed tile cut at each origin (N x 2 int64, x and y in cells of 8 px; module doc) to
+        N x SEED_CHANNELS x height x width (multiples of 8): runs of 8 columns, then rows."""
+        period, k = self.config.seed_period, SEED_CHANNELS
+        runs = self.seed.reshape(k, period, period // CELL, CELL)
+        rows, cols = torch.arange(height), torch.arange(width // CELL)
+        return torch.stack([runs.index_select(2, (cols + o[0]) % (period // CELL)).reshape(k, period, width)
+                            .index_select(1, (rows + CELL * o[1]) % period) for o in origin])
 
     def encode(self, image: torch.Tensor, p: list[Norm], origin: torch.Tensor | None = None) -> torch.Tensor:
         """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8. origin: where the
-        seed tile is cut (`seed_at`; seeded networks only, None: at 0)."""
+        seed tile is cut (`seed_at`, cells; seeded networks only, None: at 0)."""
         if self.config.seed_period:
             if origin is None:
                 origin = torch.zeros(image.shape[0], 2, dtype=torch.int64)

@@ -4,9 +4,9 @@ Frames in and out are H x W x 3 uint8 BGR, C-contiguous. The processing size is 
 frames of another size are resized to it, and sizes that are not multiples of 8 are padded
 (reflected) for the network and cropped back. With the temporal path on, the phase lock
 (phase_lock.py) places the padded frame on a canvas 8 px larger each way for the network. With
-a seeded engine (backends.Engine.seeded) the seed tile is cut where it keeps to the scene: at
-the lock's whole-pixel shift (the scene coordinate of the canvas's top-left pixel), so texture
-painted from it travels with a pan and stays put on a still camera. With
+a seeded engine (backends.Engine.seeded) the seed tile is cut where it keeps to the scene: in
+whole cells, at the scene coordinate of the canvas's top-left pixel (the lock's shift less the
+offset), so texture painted from it travels with a pan and stays put on a still camera. With
 `regions` set (regions.py), a person mask is made each frame (segmenter.py, steadied and
 feathered by person_mask.py) and the person and the background are painted as the regions say.
 """
@@ -171,13 +171,14 @@ class VideoStylizer:
         return cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes])
 
     def _seed_origin(self, offset: tuple[int, int] | None) -> tuple[int, int]:
-        """(x, y) pixels of the seed tile under the engine input's top-left pixel: the canvas pixel
-        c shows the frame pixel c - offset, whose scene coordinate is that plus the lock
-        (phase_lock.py), so the tile is cut at lock - offset (a whole number of cells). Without the
-        canvas, at 0: the frame's own pixels."""
+        """(x, y) core cells of the seed tile under the engine input's top-left cell: the canvas
+        pixel c shows the frame pixel c - offset, whose scene coordinate is that plus the lock
+        (phase_lock.py), so the tile is cut at lock - offset, a whole number of cells since
+        offset = lock mod DOWNSCALE. Without the canvas, at 0: the frame's own pixels."""
         if offset is None:
             return (0, 0)
-        return (int(self.phase.lock[0]) - offset[0], int(self.phase.lock[1]) - offset[1])
+        x, y = (int(self.phase.lock[i]) - offset[i] for i in (0, 1))
+        return (x // DOWNSCALE, y // DOWNSCALE)
 
     def step(self, frame: np.ndarray) -> Stylized:
         t0 = time.perf_counter()

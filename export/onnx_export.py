@@ -104,7 +104,7 @@ def parity(checkpoint: Path, onnx_path: Path, frames: list[np.ndarray], style: n
     tracker = FlowTracker(TemporalSettings(strength=0.9))
     worst, state, stats, beta = 0.0, None, np.zeros(len(style), np.float32), 0.0
     for i, frame in enumerate(frames):
-        seed = {"origin": (200 * i - 13, 96 * i - 300)} if torch_engine.seeded else {}
+        seed = {"origin": (25 * i - 2, 12 * i - 37)} if torch_engine.seeded else {}
         h, w = frame.shape[:2]
         core = (h // DOWNSCALE, w // DOWNSCALE)
         temporal = tracker.step(frame, core)

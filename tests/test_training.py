@@ -841,7 +841,7 @@ def test_resuming_a_v2_run_with_a_seed_adds_it_and_trains_on(image_dir, tmp_path
 
 def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_and_exports(tmp_path):
     """The shipped state with a seed added draws exactly what it drew. With weights for it, an
-    even wall gains texture that follows the tile: cut 8 px further, the picture moves 8 px. The
+    even wall gains texture that follows the tile: cut a cell (8 px) further, the picture moves 8 px. The
     exported graphs take the origin (torch and ONNX Runtime agree with it moving every frame);
     without one the tile is cut at 0."""
     from stylecam.engines.checkpoint import load_network
@@ -862,7 +862,7 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     to_bgr = lambda t: (t[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)  # noqa: E731
     with torch.no_grad():
         plain, painted = before.stylize(wall, style), seeded.stylize(wall, style, torch.tensor([[0, 0]]))
-        moved = seeded.stylize(wall, style, torch.tensor([[8, 0]]))
+        moved = seeded.stylize(wall, style, torch.tensor([[1, 0]]))
     assert sharpness(to_bgr(painted)) > 4 * sharpness(to_bgr(plain)) + 1.0
     inner = (slice(None), slice(None), slice(16, -16))  # the border's reflection is not periodic
     along = (moved[inner + (slice(16, -24),)] - painted[inner + (slice(24, -16),)]).abs().mean()
@@ -876,8 +876,8 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     blob = np.zeros((1, 3, 96, 160), np.float32)
     prev, blend = np.zeros((1, 12, 20, engine.core_channels), np.float32), np.zeros((1, 1, 12, 20), np.float32)
     region = np.ones((1, 1, 24, 40), np.float32)
-    two, _ = engine.run_two(blob, style.numpy(), style.numpy(), region, prev, blend, origin=(8, 0))
-    one, _ = engine.run(blob, style.numpy(), prev, blend, origin=(8, 0))
+    two, _ = engine.run_two(blob, style.numpy(), style.numpy(), region, prev, blend, origin=(1, 0))
+    one, _ = engine.run(blob, style.numpy(), prev, blend, origin=(1, 0))
     assert np.abs(two - one).max() < 1e-3  # a region of all ones paints the one style, seed and all
     at_zero, _ = engine.run(blob, style.numpy(), prev, blend, origin=(0, 0))
     assert np.array_equal(engine.run(blob, style.numpy(), prev, blend)[0], at_zero)

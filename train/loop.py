@@ -19,7 +19,7 @@ along the dominant motion (train/motion.py): the network is not asked to do what
                     out (the teacher's zero-padding bias is not copied); its weight falls
                     linearly to 0 at `distill_until`
 With a seeded network (NetConfig.seed_period) every view cuts the seed tile at a random origin:
-the moved copy of the temporal loss at the origin moved by its translation's whole pixels, and
+the moved copy of the temporal loss at the origin moved by its translation's whole cells, and
 both frames of a motion pair at one origin (the crops are aligned as the lock aligns them), so
 the seed stays on the scene as the run time places it (engines/stylizer.py).
 With `norm_smoothing` beta > 0 the second view of the temporal and motion losses (the moved copy,
@@ -149,9 +149,9 @@ def pair_norms(net: Stylizer, style: torch.Tensor, beta: float) -> tuple[list, C
 
 
 def seed_origins(net: Stylizer, n: int, gen: torch.Generator) -> torch.Tensor | None:
-    """n random origins of the seed tile (n x 2 int64, x and y in [0, period)); None without a seed."""
+    """n random origins of the seed tile (n x 2 int64, x and y in cells); None without a seed."""
     period = net.config.seed_period
-    return torch.randint(period, (n, 2), generator=gen) if period else None
+    return torch.randint(period // DOWNSCALE, (n, 2), generator=gen) if period else None
 
 
 def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator,
@@ -206,8 +206,8 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         moved, _ = losses.warp_affine(x, theta)
         jitter = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.06
         moved = (moved * jitter + torch.randn(moved.shape, generator=gen) * cfg.noise).clamp(0, 1)
-        if origin is not None:  # the moved copy samples x at p + t: its seed moves by t's whole pixels
-            half = torch.tensor([x.shape[3] / 2, x.shape[2] / 2])
+        if origin is not None:  # the moved copy samples x at p + t: its seed moves by t's whole cells
+            half = torch.tensor([x.shape[3] / (2 * DOWNSCALE), x.shape[2] / (2 * DOWNSCALE)])
             origin = origin + torch.round(theta[:, :, 2] * half).long()
         p_moved = after()
         parts["temporal"] = losses.temporal_loss(y, net.decode(net.encode(moved, p_moved, origin), p_moved, moved),

@@ -17,7 +17,7 @@ from stylecam.engines.checkpoint import bank_style_weight, load_bank, load_netwo
 from stylecam.engines.styles import StyleBank, StyleError
 from stylecam.train import losses
 from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long, resize_short, to_tensor
-from stylecam.train.loop import preview
+from stylecam.train.loop import preview, seed_origins
 from stylecam.train.precision import describe, native_bf16, perceptual_autocast
 from stylecam.train.progress import Progress
 from stylecam.train.style_source import read_style_source
@@ -135,7 +135,7 @@ def adapt_style(painting: Path, name: str, checkpoint: Path, clip: Path, user_di
     for step in range(1, cfg.steps + 1):
         x, fx = pool.batch(cfg.batch, gen)
         s = style.expand(cfg.batch, -1)
-        y = net.stylize(x, s)
+        y = net.stylize(x, s, seed_origins(net, cfg.batch, gen))  # a seeded network: the tile anywhere
         with perceptual_autocast(use_bf16):
             fy = vgg(y)
         lc, ls = losses.content_loss(fy, fx), losses.style_loss(fy, targets, idx)
