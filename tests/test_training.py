@@ -759,14 +759,9 @@ def test_a_v2_bank_converts_to_v3_keeping_its_colours_and_exports(tmp_path):
 def test_resuming_a_v2_run_as_v3_converts_the_head_and_trains_on(image_dir, tmp_path):
     """A v2 run resumed with the v3 layout: the head is converted, Adam's state loads, and the
     gains that take detail from the image (zero at conversion) learn."""
-    from dataclasses import replace
-
     from stylecam.engines.network import NetConfig
 
-    train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
-    messages = []
-    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(version=3)),
-                             log=messages.append), weights_only=True)
+    state, messages = _resumed_as(image_dir, tmp_path, NetConfig(version=3))
     assert any(m.startswith("decoder head converted from v2 to v3") for m in messages)
     assert state["step"] == 3 and state["net_config"]["version"] == 3
     gains = state["net"]["out.weight"][3:]
@@ -777,14 +772,9 @@ def test_resuming_a_v2_run_as_v3_converts_the_head_and_trains_on(image_dir, tmp_
 def test_resuming_a_v2_run_with_image_detail_adds_it_and_trains_on(image_dir, tmp_path):
     """A v2 run resumed with image detail: the gain conv is added, Adam's state loads (the style
     vectors' moments move past the new parameters), and the gains (zero when added) learn."""
-    from dataclasses import replace
-
     from stylecam.engines.network import NetConfig
 
-    train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
-    messages = []
-    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(image_detail=True)),
-                             log=messages.append), weights_only=True)
+    state, messages = _resumed_as(image_dir, tmp_path, NetConfig(image_detail=True))
     assert any(m.startswith("image detail added to the v2 head") for m in messages)
     assert state["step"] == 3 and state["net_config"]["image_detail"] is True
     gains = state["net"]["detail.weight"]
@@ -824,14 +814,9 @@ def test_image_detail_added_at_zero_gain_keeps_the_output_and_exports(tmp_path):
 def test_resuming_a_v2_run_with_a_seed_adds_it_and_trains_on(image_dir, tmp_path):
     """A v2 run resumed with a seed period: the stem gains the seed's inputs (Adam's state
     loads, widened), and their weights (zero when added) learn."""
-    from dataclasses import replace
-
     from stylecam.engines.network import NetConfig
 
-    train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
-    messages = []
-    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=NetConfig(seed_period=64)),
-                             log=messages.append), weights_only=True)
+    state, messages = _resumed_as(image_dir, tmp_path, NetConfig(seed_period=64))
     assert any(m.startswith("seed input added, a 64-px tile") for m in messages)
     assert state["step"] == 3 and state["net_config"]["seed_period"] == 64
     seed_weights = state["net"]["enc1.weight"][:, 3:]
@@ -886,6 +871,18 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     assert np.abs(one - at_zero).mean() > 0.01
 
 
+def _resumed_as(image_dir, tmp_path, net) -> tuple[dict, list[str]]:
+    """A tiny v2 run trained 2 steps, then resumed to step 3 with the network layout `net`: the
+    saved state and the run's log lines."""
+    from dataclasses import replace
+
+    train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
+    messages = []
+    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 3), net=net), log=messages.append),
+                       weights_only=True)
+    return state, messages
+
+
 def _network(state: dict):
     from stylecam.engines.checkpoint import net_config
     from stylecam.engines.network import Stylizer
@@ -900,6 +897,14 @@ def test_norm_smoothing_out_of_range_is_refused(tmp_path, capsys, beta):
     assert main(["train", "--out", str(tmp_path / "run"), "--norm-smoothing", beta]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--norm-smoothing must be in [0, 1)" in err[0]
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("period", ["-8", "100"])
+def test_a_seed_period_off_the_cell_grid_is_refused(tmp_path, capsys, period):
+    assert main(["train", "--out", str(tmp_path / "run"), "--seed-period", period]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--seed-period must be 0 (none) or a period in pixels, a multiple of 8" in err[0]
     assert not (tmp_path / "run").exists()
 
 
