@@ -892,19 +892,16 @@ def _network(state: dict):
     return net.eval()
 
 
-@pytest.mark.parametrize("beta", ["1", "-0.1"])
-def test_norm_smoothing_out_of_range_is_refused(tmp_path, capsys, beta):
-    assert main(["train", "--out", str(tmp_path / "run"), "--norm-smoothing", beta]) == 2
+@pytest.mark.parametrize("option, value, message", [
+    ("--norm-smoothing", "1", "--norm-smoothing must be in [0, 1)"),
+    ("--norm-smoothing", "-0.1", "--norm-smoothing must be in [0, 1)"),
+    ("--seed-period", "-8", "--seed-period must be 0 (none) or a period in pixels, a multiple of 8"),
+    ("--seed-period", "100", "--seed-period must be 0 (none) or a period in pixels, a multiple of 8"),
+])
+def test_an_option_out_of_range_is_refused_before_any_work(tmp_path, capsys, option, value, message):
+    assert main(["train", "--out", str(tmp_path / "run"), option, value]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--norm-smoothing must be in [0, 1)" in err[0]
-    assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.parametrize("period", ["-8", "100"])
-def test_a_seed_period_off_the_cell_grid_is_refused(tmp_path, capsys, period):
-    assert main(["train", "--out", str(tmp_path / "run"), "--seed-period", period]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--seed-period must be 0 (none) or a period in pixels, a multiple of 8" in err[0]
+    assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "run").exists()
 
 
