@@ -5,7 +5,7 @@ steadiness), so on an evenly lit wall it has nothing to paint from and paints it
 (`benchmarks/per_frame_texture.py`: the wall above a person at 0.06-0.72 of v1's texture). v1
 painted there from amplified noise, which is what flickered. The probe gives the network two more
 input channels: a fixed periodic noise tile (period P pixels, band-limited at 1 and 3 px, unit
-std; network.seed_tile) placed in *scene* coordinates. At run time the phase lock would place it (the canvas
+std; seed.seed_tile) placed in *scene* coordinates. At run time the phase lock would place it (the canvas
 offset follows the scene's whole-pixel travel), so its texture would travel with a pan. In
 training it moves with the whole-cell translation of the temporal loss's moved copy and is the
 same for both crops of a real-motion pair (which the sub-pixel lock aligns). Its stem weights

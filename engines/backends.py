@@ -13,7 +13,10 @@ float32 in [0, 1]) is 1 and `style_b` where it is 0 (the regions graph, contract
 float32, as the last call returned them) and beta (how much of them to keep, 0 to 1) and returns
 this frame's as a third result: the norm statistics smoothed over time (contract.INPUTS).
 Engines whose network has a seed input (`seeded`) also take `origin`: (x, y) core cells, where
-the seed tile is cut (contract.SEED_INPUT; None: at 0, the frame's own pixels); others ignore it.
+the seed tile is cut (network.Stylizer.seed_at; None: at 0, the frame's own pixels); others ignore
+it. `image_buffer(h, w)` (ONNX Runtime and torch engines) gives the array to write the next image
+into: a seeded graph's input holds the image inside a larger array (contract.py), and an image
+written there needs no copy.
 Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
 from __future__ import annotations
@@ -25,7 +28,8 @@ from typing import Protocol
 
 import numpy as np
 
-from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS, REGION_OUTPUTS, SEED_INPUT
+from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS, REGION_OUTPUTS, SEED_KEY
+from stylecam.engines.seed import StemInput, seed_tile
 
 ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
 
@@ -83,17 +87,20 @@ class OrtEngine:
         self.provider, self.threads = provider, threads or os.cpu_count() or 1
         self.precision = "fp16" if provider == "TensorrtExecutionProvider" else "fp32"
         self.session = self._session(model, INPUTS)
-        self.seeded = self.session.get_inputs()[-1].name == SEED_INPUT
-        self.graph = self.session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY, "unknown")
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.graph = meta.get(GRAPH_KEY, "unknown")
+        self.seed_period = int(meta.get(SEED_KEY, 0))
+        self.seeded = self.seed_period > 0
+        self._stem = StemInput(seed_tile(self.seed_period)) if self.seeded else None
+        self._image = np.empty((1, 3, 0, 0), np.float32)  # image_buffer's array for an unseeded graph
         self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
         stats_size = int(self.session.get_inputs()[INPUTS.index("norm_stats")].shape[0])
         self._per_frame = (np.zeros(stats_size, np.float32), np.zeros(1, np.float32))  # statistics unused, beta 0
         self.regions_model = regions_model
         self._regions = None
 
-    def _session(self, model: Path, inputs: tuple[str, ...], seeded: bool | None = None):
-        """A verified session of `model`, whose inputs must be `inputs`, with SEED_INPUT last where
-        `seeded` (None: either)."""
+    def _session(self, model: Path, inputs: tuple[str, ...]):
+        """A verified session of `model`, whose inputs must be `inputs`."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -115,18 +122,28 @@ class OrtEngine:
         if not actual or actual[0] != self.provider:
             raise EngineUnavailable(f"{self.provider} did not initialise (session runs on {actual})")
         names = [i.name for i in session.get_inputs()]
-        allowed = [list(inputs), [*inputs, SEED_INPUT]]
-        if seeded is not None:
-            allowed = [allowed[int(seeded)]]
-        if names not in allowed:
-            raise EngineUnavailable(f"{model} has inputs {names}, not {' or '.join(map(str, allowed))}: "
-                                    "a graph from another version")
+        if names != list(inputs):
+            raise EngineUnavailable(f"{model} has inputs {names}, not {list(inputs)}: a graph from another version")
         return session
 
+    def image_buffer(self, height: int, width: int) -> np.ndarray:
+        """1 x 3 x height x width float32, where to write the next image (RGB [0, 1]); valid until
+        the next call with another size."""
+        if self._stem is not None:
+            return self._stem.rgb(height, width)
+        if self._image.shape[2:] != (height, width):
+            self._image = np.empty((1, 3, height, width), np.float32)
+        return self._image
+
     def _feeds(self, names: tuple[str, ...], values: tuple, origin: tuple[int, int] | None) -> dict:
-        if not self.seeded:
-            return dict(zip(names, values))
-        return {**dict(zip(names, values)), SEED_INPUT: np.array(origin or (0, 0), np.int64)}
+        """The graph's inputs by name; a seeded graph's image is the stem input (contract.py)."""
+        image, *rest = values
+        if self._stem is not None:
+            rgb = self._stem.rgb(*image.shape[2:])
+            if image is not rgb:
+                rgb[...] = image
+            image = self._stem.finish(origin)
+        return dict(zip(names, (image, *rest)))
 
     def run(self, image, style, prev, blend, origin=None):
         feeds = self._feeds(INPUTS, (image, style, prev, blend, *self._per_frame), origin)
@@ -142,7 +159,12 @@ class OrtEngine:
         if self._regions is None:
             if self.regions_model is None or not Path(self.regions_model).is_file():
                 raise EngineUnavailable(f"no regions graph for two styles at once ({self.regions_model})")
-            self._regions = self._session(self.regions_model, REGION_INPUTS, self.seeded)
+            regions = self._session(self.regions_model, REGION_INPUTS)
+            period = int(regions.get_modelmeta().custom_metadata_map.get(SEED_KEY, 0))
+            if period != self.seed_period:
+                raise EngineUnavailable(f"the regions graph {self.regions_model} has seed period {period}, "
+                                        f"the network graph {self.seed_period}: graphs of two exports")
+            self._regions = regions
         feeds = self._feeds(REGION_INPUTS, (image, style, style_b, region, prev, blend), origin)
         output, fused = self._regions.run(REGION_OUTPUTS, feeds)
         return output, fused
@@ -167,6 +189,13 @@ class TorchEngine:
         self.core_channels = self.net.config.core_channels
         self.graph = self.net.config.graph_name
         self.seeded = bool(self.net.config.seed_period)
+        self._image = np.empty((1, 3, 0, 0), np.float32)
+
+    def image_buffer(self, height: int, width: int) -> np.ndarray:
+        """1 x 3 x height x width float32, where to write the next image (RGB [0, 1])."""
+        if self._image.shape[2:] != (height, width):
+            self._image = np.empty((1, 3, height, width), np.float32)
+        return self._image
 
     def _origin(self, origin: tuple[int, int] | None):
         return self.torch.tensor([origin or (0, 0)], dtype=self.torch.int64) if self.seeded else None

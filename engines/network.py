@@ -43,11 +43,12 @@ Layouts (NetConfig.version):
   v2 with `seed_period` P > 0: a seed to paint from where the picture is flat. SEED_CHANNELS
      more stem inputs carry a fixed periodic noise tile (`seed_tile`: P x P, P a multiple of 8,
      band-limited at 1 and 3 px, unit std), cut at `origin` (N x 2 int64, x and y in core cells
-     of 8 px: the tile cell under the image's top-left cell, any integer, taken mod P/8). Whole
-     cells because the run time moves the grid by whole cells (the phase lock), and because a
-     tile cut at whole cells is a gather of 8-pixel runs, not of single pixels (those run
-     element by element in ONNX Runtime: 3 ms at 640x480). The run time places it on the scene
-     (engines/stylizer.py, with the phase lock), so texture painted from it travels with a pan.
+     of 8 px: the tile cell under the image's top-left cell, any integer, taken mod P/8; whole
+     cells because the run time moves the grid by whole cells, the phase lock). The run time
+     places it on the scene (engines/stylizer.py), so texture painted from it travels with a
+     pan. The exported graph takes the stem's whole input, the image and the cut tile reflected
+     by a pixel, which the host writes (`stem_input`, engines/seed.py): a gather, concatenation
+     and pad at full resolution in the graph cost 4-6 % of its time.
      Without it, a convolutional network trained not to answer input noise paints an even wall
      flat (docs/design-notes.md, "Texture where the picture is flat"). A trained v2 state gains it
      with zero weights for the new inputs (train/seed_input.py); v3 has the same stem and seed.
@@ -61,13 +62,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-SEED_CHANNELS = 2  # stem inputs of the seed tile (network.seed_tile), one per band
-CELL = 8  # pixels of a core cell: the seed tile is placed in whole cells
+from stylecam.engines.contract import DOWNSCALE, SEED_CHANNELS, STEM_PAD
+from stylecam.engines.seed import seed_tile
 
 
 @dataclass(frozen=True)
@@ -126,20 +126,6 @@ class NetConfig:
 
 
 Norm = Callable[[torch.Tensor], torch.Tensor]  # one conditional norm layer with its style applied
-
-
-def seed_tile(period: int, seed: int = 7) -> torch.Tensor:
-    """SEED_CHANNELS x period x period float32: periodic white noise low-passed by a Gaussian of
-    1 px (channel 0) and 3 px (channel 1), each then at mean 0 and std 1. Fixed by `seed`: a
-    trained network paints from this very tile."""
-    rng = np.random.default_rng(seed)
-    f = np.fft.fftfreq(period)
-    bands = []
-    for sigma in (1.0, 3.0)[:SEED_CHANNELS]:
-        g = np.exp(-2 * (np.pi * sigma) ** 2 * (f[:, None] ** 2 + f[None, :] ** 2))
-        t = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((period, period))) * g))
-        bands.append((t - t.mean()) / t.std())
-    return torch.tensor(np.stack(bands), dtype=torch.float32)
 
 
 def bilinear_phases(factor: int) -> torch.Tensor:
@@ -215,10 +201,12 @@ class Stylizer(nn.Module):
         def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
             return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, padding_mode=pad)
 
-        if config.seed_period and (config.version < 2 or config.seed_period % CELL):
-            raise ValueError(f"seed_period is a v2 and v3 option, a multiple of {CELL} pixels")
-        stem_in = 3 + (SEED_CHANNELS if config.seed_period else 0)
-        self.enc1 = nn.Conv2d(stem_in, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
+        if config.seed_period and (config.version < 2 or config.seed_period % DOWNSCALE):
+            raise ValueError(f"seed_period is a v2 and v3 option, a multiple of {DOWNSCALE} pixels")
+        if config.seed_period:  # the stem's input comes padded (stem_input)
+            self.enc1 = nn.Conv2d(3 + SEED_CHANNELS, w1, 4, stride=2)
+        else:
+            self.enc1 = nn.Conv2d(3, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
         self.enc2 = conv(w1, w2, stride=2)  # H/4
         self.enc3 = conv(w2, w3, stride=2)  # H/8
         inner = config.residual_inner
@@ -243,7 +231,7 @@ class Stylizer(nn.Module):
             self.detail = conv(config.decoder_width, 3)
             self.register_buffer("phases4", bilinear_phases(4), persistent=False)
         if config.seed_period:
-            self.register_buffer("seed", seed_tile(config.seed_period), persistent=False)
+            self.register_buffer("seed", torch.from_numpy(seed_tile(config.seed_period)), persistent=False)
         self._split = [c for c in config.norm_channels() for _ in (0, 1)]
 
     def norms(self, style: torch.Tensor) -> list[Norm]:
@@ -275,19 +263,26 @@ class Stylizer(nn.Module):
     def seed_at(self, origin: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """The seed tile cut at each origin (N x 2 int64, x and y in cells of 8 px; module doc) to
         N x SEED_CHANNELS x height x width (multiples of 8): runs of 8 columns, then rows."""
-        period, k = self.config.seed_period, SEED_CHANNELS
-        runs = self.seed.reshape(k, period, period // CELL, CELL)
-        rows, cols = torch.arange(height), torch.arange(width // CELL)
-        return torch.stack([runs.index_select(2, (cols + o[0]) % (period // CELL)).reshape(k, period, width)
-                            .index_select(1, (rows + CELL * o[1]) % period) for o in origin])
+        period, k, cell = self.config.seed_period, SEED_CHANNELS, DOWNSCALE
+        runs = self.seed.reshape(k, period, period // cell, cell)
+        rows, cols = torch.arange(height), torch.arange(width // cell)
+        return torch.stack([runs.index_select(2, (cols + o[0]) % (period // cell)).reshape(k, period, width)
+                            .index_select(1, (rows + cell * o[1]) % period) for o in origin])
+
+    def stem_input(self, image: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
+        """A seeded network's stem input (contract.py): image N x 3 x H x W RGB [0,1] and the seed
+        cut at origin (`seed_at`; None: at 0), reflected by STEM_PAD each way."""
+        if origin is None:
+            origin = torch.zeros(image.shape[0], 2, dtype=torch.int64)
+        seeded = torch.cat([image, self.seed_at(origin, image.shape[2], image.shape[3])], 1)
+        return F.pad(seeded, (STEM_PAD,) * 4, mode="reflect")
 
     def encode(self, image: torch.Tensor, p: list[Norm], origin: torch.Tensor | None = None) -> torch.Tensor:
-        """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8. origin: where the
-        seed tile is cut (`seed_at`, cells; seeded networks only, None: at 0)."""
-        if self.config.seed_period:
-            if origin is None:
-                origin = torch.zeros(image.shape[0], 2, dtype=torch.int64)
-            image = torch.cat([image, self.seed_at(origin, image.shape[2], image.shape[3])], 1)
+        """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8. A seeded network also
+        takes its whole stem input (`stem_input`) in place of the image; else origin says where
+        the seed tile is cut (`seed_at`, cells; None: at 0)."""
+        if self.config.seed_period and image.shape[1] == 3:
+            image = self.stem_input(image, origin)
         x = F.relu(p[0](self.enc1(image)))
         x = F.relu(p[1](self.enc2(x)))
         x = F.relu(p[2](self.enc3(x)))
@@ -299,8 +294,11 @@ class Stylizer(nn.Module):
         return x
 
     def decode(self, features: torch.Tensor, p: list[Norm], image: torch.Tensor) -> torch.Tensor:
-        """Core features (and, in v3, the image they came from) -> image N x 3 x H x W RGB in (0, 1)."""
+        """Core features (and, in v3, the image they came from, or its stem input) -> image
+        N x 3 x H x W RGB in (0, 1)."""
         version = self.config.version
+        if image.shape[1] != 3:  # a seeded stem input: its RGB interior
+            image = image[:, :3, STEM_PAD:-STEM_PAD, STEM_PAD:-STEM_PAD]
         if version >= 2:
             x = F.relu(p[-3](self.reduce(features)))
             if version == 2:
@@ -367,9 +365,8 @@ class SmoothedGraph(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, image, style, prev, blend, norm_stats, norm_beta, seed_origin=None):
-        origin = None if seed_origin is None else seed_origin[None]
-        return self.net.smoothed(image, style, prev, blend, norm_stats, norm_beta, origin)
+    def forward(self, image, style, prev, blend, norm_stats, norm_beta):
+        return self.net.smoothed(image, style, prev, blend, norm_stats, norm_beta)
 
 
 class TwoStyleGraph(nn.Module):
@@ -379,6 +376,5 @@ class TwoStyleGraph(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, image, style, style_b, region, prev, blend, seed_origin=None):
-        origin = None if seed_origin is None else seed_origin[None]
-        return self.net.two_styles(image, style, style_b, region, prev, blend, origin)
+    def forward(self, image, style, style_b, region, prev, blend):
+        return self.net.two_styles(image, style, style_b, region, prev, blend)

@@ -88,7 +88,8 @@ class VideoStylizer:
         self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
         self.norm_stats: np.ndarray | None = None  # S, the last frame's norm statistics (engine.run_smoothed)
         self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # the sized and the padded frame
-        self._canvas: tuple[np.ndarray | None, np.ndarray] | None = None  # phase-lock canvas (uint8 BGR), engine input
+        # the phase-lock canvas (uint8 BGR) and the engine input (None: the engine's own, Engine.image_buffer)
+        self._canvas: tuple[np.ndarray | None, np.ndarray | None] | None = None
         self._planes: list[np.ndarray] = []  # the engine's input split into its channels (uint8)
         self._shifted: np.ndarray | None = None  # 4 x H x W float32: the output moved by the lock's shift, scratch
 
@@ -140,14 +141,18 @@ class VideoStylizer:
     def _blob(self, padded: np.ndarray, offset: tuple[int, int] | None) -> np.ndarray:
         """The engine's 1 x 3 x CH x CW float32 RGB [0, 1] input: the padded frame itself, or with
         `offset` (phase_lock.py) the padded frame at that (x, y) on a canvas DOWNSCALE pixels
-        larger each way, reflected. Valid until the next call."""
+        larger each way, reflected. Written into the engine's own buffer where it has one
+        (backends.Engine.image_buffer). Valid until the next call."""
         ph, pw = padded.shape[:2]
         ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
-        if self._canvas is None or self._canvas[1].shape[2:] != (ch, cw):
+        if self._canvas is None or self._planes[0].shape != (ch, cw):
             canvas = None if offset is None else np.empty((ch, cw, 3), np.uint8)
-            self._canvas = (canvas, np.empty((1, 3, ch, cw), np.float32))
+            own = None if hasattr(self.engine, "image_buffer") else np.empty((1, 3, ch, cw), np.float32)
+            self._canvas = (canvas, own)
             self._planes = [np.empty((ch, cw), np.uint8) for _ in range(3)]
         canvas, blob = self._canvas
+        if blob is None:
+            blob = self.engine.image_buffer(ch, cw)
         if offset is not None:
             ox, oy = offset
             cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101, dst=canvas)

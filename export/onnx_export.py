@@ -18,7 +18,7 @@ from stylecam.assets import paths
 from stylecam.engines.backends import OrtEngine, TorchEngine
 from stylecam.engines.checkpoint import load_bank
 from stylecam.engines.contract import (DOWNSCALE, GRAPH_KEY, INPUTS, OUTPUTS, REGION_DOWNSCALE, REGION_INPUTS,
-                                       REGION_OUTPUTS, SEED_INPUT)
+                                       REGION_OUTPUTS, SEED_KEY, STEM_PAD)
 from stylecam.engines.temporal import FlowTracker, TemporalSettings, warp_state
 
 OPSET = 18
@@ -53,9 +53,12 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
     c = net.config.core_channels
     h8, w8 = 12, 16
     rows, cols = torch.export.Dim("h8", min=2, max=1024), torch.export.Dim("w8", min=2, max=1024)
-    image = torch.rand(1, 3, h8 * DOWNSCALE, w8 * DOWNSCALE)
+    image, pad = torch.rand(1, 3, h8 * DOWNSCALE, w8 * DOWNSCALE), 0
+    if net.config.seed_period:  # the stem's whole input (contract.py)
+        image, pad = net.stem_input(image), 2 * STEM_PAD
     style, prev, blend = net.config.identity_style(), torch.zeros(1, h8, w8, c), torch.zeros(1, 1, h8, w8)
-    dynamic = {"image": {2: DOWNSCALE * rows, 3: DOWNSCALE * cols}, "style": None, "prev": {1: rows, 2: cols},
+    dynamic = {"image": {2: DOWNSCALE * rows + pad, 3: DOWNSCALE * cols + pad}, "style": None,
+               "prev": {1: rows, 2: cols},
                "blend": {2: rows, 3: cols}, "norm_stats": None, "norm_beta": None}
     if two_styles:
         r = DOWNSCALE // REGION_DOWNSCALE
@@ -66,8 +69,6 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
         stats, beta = torch.rand(net.config.style_size()), torch.full((1,), 0.5)
         module, names, args = SmoothedGraph(net).eval(), INPUTS, (image, style, prev, blend, stats, beta)
         outputs = OUTPUTS
-    if net.config.seed_period:  # the seed's origin, last (contract.SEED_INPUT)
-        names, args, dynamic = (*names, SEED_INPUT), (*args, torch.tensor([3, 5])), {**dynamic, SEED_INPUT: None}
     dynamic = {name: dynamic[name] for name in names}
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
     with warnings.catch_warnings(), torch.no_grad():  # an inference graph (network._smoothed_cin)
@@ -78,7 +79,8 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
     program.save(str(onnx_path))
     model = onnx.load(str(onnx_path))
     kind = " regions" if two_styles else ""
-    onnx.helper.set_model_props(model, {GRAPH_KEY: net.config.graph_name + kind})
+    seed = {SEED_KEY: str(net.config.seed_period)} if net.config.seed_period else {}
+    onnx.helper.set_model_props(model, {GRAPH_KEY: net.config.graph_name + kind, **seed})
     onnx.save(model, str(onnx_path))
     onnx.checker.check_model(model, full_check=True)
 

@@ -869,6 +869,27 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     at_zero, _ = engine.run(blob, style.numpy(), prev, blend, origin=(0, 0))
     assert np.array_equal(engine.run(blob, style.numpy(), prev, blend)[0], at_zero)
     assert np.abs(one - at_zero).mean() > 0.01
+    frame = cv2.dnn.blobFromImage(clip_frames(1, (160, 96), start=SHOT_START)[0], 1.0 / 255.0, swapRB=True)
+    given, _ = engine.run(frame, style.numpy(), prev, blend, origin=(2, 1))
+    engine.image_buffer(96, 160)[...] = frame  # what the stylizer does: no copy into the graph's input
+    assert np.array_equal(engine.run(engine.image_buffer(96, 160), style.numpy(), prev, blend, origin=(2, 1))[0], given)
+
+
+def test_the_host_writes_the_seeded_stem_input_as_the_network_makes_it():
+    """engines/seed.py's StemInput (what the ONNX Runtime engine feeds a seeded graph) equals the
+    torch network's own stem input, wherever the tile is cut, as the image and the cut change."""
+    from stylecam.engines.network import NetConfig, Stylizer
+    from stylecam.engines.seed import StemInput, seed_tile
+
+    net = Stylizer(NetConfig(seed_period=64))
+    stem = StemInput(seed_tile(64))
+    rng = np.random.default_rng(0)
+    for (h, w), origin in [((40, 56), (0, 0)), ((40, 56), (3, -5)), ((40, 56), (3, -5)), ((96, 80), (100, 7))]:
+        image = rng.random((1, 3, h, w), dtype=np.float32)
+        stem.rgb(h, w)[...] = image
+        with torch.no_grad():
+            expected = net.stem_input(torch.from_numpy(image), torch.tensor([origin])).numpy()
+        assert np.array_equal(stem.finish(origin), expected), ((h, w), origin)
 
 
 def _resumed_as(image_dir, tmp_path, net) -> tuple[dict, list[str]]:

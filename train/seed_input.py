@@ -10,7 +10,8 @@ from dataclasses import asdict, replace
 import torch
 
 from stylecam.engines.checkpoint import net_config
-from stylecam.engines.network import SEED_CHANNELS, Stylizer
+from stylecam.engines.contract import SEED_CHANNELS
+from stylecam.engines.network import Stylizer
 
 STEM = "enc1.weight"
 
