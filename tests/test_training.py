@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from stylecam.app.cli.main import main  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
-from stylecam.engines.backends import OrtEngine  # noqa: E402
+from stylecam.engines.backends import OrtEngine, TorchEngine  # noqa: E402
 from stylecam.engines.styles import StyleBank, StyleError  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
@@ -873,6 +873,12 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     given, _ = engine.run(frame, style.numpy(), prev, blend, origin=(2, 1))
     engine.image_buffer(96, 160)[...] = frame  # what the stylizer does: no copy into the graph's input
     assert np.array_equal(engine.run(engine.image_buffer(96, 160), style.numpy(), prev, blend, origin=(2, 1))[0], given)
+    clip = [f[:96, :160] for f in clip_frames(6, start=SHOT_START)]  # a pan: the lock moves the cut
+    outputs = []
+    for e in (engine, TorchEngine(path)):
+        stylizer = VideoStylizer(e, style.numpy(), TemporalSettings(strength=0.8))
+        outputs.append([stylizer.step(f).image.astype(int) for f in clip])
+    assert max(np.abs(a - b).max() for a, b in zip(*outputs)) <= 1
 
 
 def test_the_host_writes_the_seeded_stem_input_as_the_network_makes_it():
