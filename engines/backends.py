@@ -12,11 +12,11 @@ float32 in [0, 1]) is 1 and `style_b` where it is 0 (the regions graph, contract
 `run_smoothed` (ONNX Runtime and torch engines) also takes the last frame's norm statistics (S
 float32, as the last call returned them) and beta (how much of them to keep, 0 to 1) and returns
 this frame's as a third result: the norm statistics smoothed over time (contract.INPUTS).
-Engines whose network has a seed input (`seeded`) also take `origin`: (x, y) core cells, where
-the seed tile is cut (network.Stylizer.seed_at; None: at 0, the frame's own pixels); others ignore
-it. `image_buffer(h, w)` (ONNX Runtime and torch engines) gives the array to write the next image
-into: a seeded graph's input holds the image inside a larger array (contract.py), and an image
-written there needs no copy.
+Engines whose network has a seed input (`seeded`, its tile's period `seed_period`) also take
+`origin`: (x, y) core cells, where the seed tile is cut (network.Stylizer.seed_at; None: at 0, the
+frame's own pixels); others ignore it. In place of the RGB image they take the stem's whole input
+(contract.py, written by a caller's own seed.StemInput, as the stylizer does to save the copy),
+and then ignore `origin`.
 Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
 from __future__ import annotations
@@ -28,8 +28,9 @@ from typing import Protocol
 
 import numpy as np
 
-from stylecam.engines.contract import GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS, REGION_OUTPUTS, SEED_KEY
-from stylecam.engines.seed import StemInput, seed_tile
+from stylecam.engines.contract import (GRAPH_KEY, INPUTS, OUTPUTS, REGION_INPUTS, REGION_OUTPUTS, SEED_CHANNELS,
+                                       SEED_KEY)
+from stylecam.engines.seed import seed_tile, stem_input
 
 ENGINE_NAMES = ("auto", "ort-cpu", "ort-cuda", "ort-tensorrt", "torch")
 
@@ -45,6 +46,7 @@ class Engine(Protocol):
     graph: str  # which network, e.g. "stylecam v2"
     core_channels: int
     seeded: bool  # the network has a seed input, placed by `origin` (module doc)
+    seed_period: int  # its tile's period, pixels (0: no seed input)
 
     def run(self, image: np.ndarray, style: np.ndarray, prev: np.ndarray, blend: np.ndarray,
             origin: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
@@ -91,8 +93,11 @@ class OrtEngine:
         self.graph = meta.get(GRAPH_KEY, "unknown")
         self.seed_period = int(meta.get(SEED_KEY, 0))
         self.seeded = self.seed_period > 0
-        self._stem = StemInput(seed_tile(self.seed_period)) if self.seeded else None
-        self._image = np.empty((1, 3, 0, 0), np.float32)  # image_buffer's array for an unseeded graph
+        self._tile = seed_tile(self.seed_period) if self.seeded else None
+        channels = self.session.get_inputs()[0].shape[1]
+        if channels != 3 + (SEED_CHANNELS if self.seeded else 0):
+            raise EngineUnavailable(f"{model} takes {channels} image channels but its metadata says seed period "
+                                    f"{self.seed_period}: a graph from another export")
         self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
         stats_size = int(self.session.get_inputs()[INPUTS.index("norm_stats")].shape[0])
         self._per_frame = (np.zeros(stats_size, np.float32), np.zeros(1, np.float32))  # statistics unused, beta 0
@@ -126,23 +131,12 @@ class OrtEngine:
             raise EngineUnavailable(f"{model} has inputs {names}, not {list(inputs)}: a graph from another version")
         return session
 
-    def image_buffer(self, height: int, width: int) -> np.ndarray:
-        """1 x 3 x height x width float32, where to write the next image (RGB [0, 1]); valid until
-        the next call with another size."""
-        if self._stem is not None:
-            return self._stem.rgb(height, width)
-        if self._image.shape[2:] != (height, width):
-            self._image = np.empty((1, 3, height, width), np.float32)
-        return self._image
-
     def _feeds(self, names: tuple[str, ...], values: tuple, origin: tuple[int, int] | None) -> dict:
-        """The graph's inputs by name; a seeded graph's image is the stem input (contract.py)."""
+        """The graph's inputs by name; a seeded graph's image is the stem input (contract.py),
+        made here from an RGB image."""
         image, *rest = values
-        if self._stem is not None:
-            rgb = self._stem.rgb(*image.shape[2:])
-            if image is not rgb:
-                rgb[...] = image
-            image = self._stem.finish(origin)
+        if self._tile is not None and image.shape[1] == 3:
+            image = stem_input(image, self._tile, origin)
         return dict(zip(names, (image, *rest)))
 
     def run(self, image, style, prev, blend, origin=None):
@@ -188,14 +182,8 @@ class TorchEngine:
         self.net = load_network(checkpoint)
         self.core_channels = self.net.config.core_channels
         self.graph = self.net.config.graph_name
-        self.seeded = bool(self.net.config.seed_period)
-        self._image = np.empty((1, 3, 0, 0), np.float32)
-
-    def image_buffer(self, height: int, width: int) -> np.ndarray:
-        """1 x 3 x height x width float32, where to write the next image (RGB [0, 1])."""
-        if self._image.shape[2:] != (height, width):
-            self._image = np.empty((1, 3, height, width), np.float32)
-        return self._image
+        self.seed_period = self.net.config.seed_period
+        self.seeded = self.seed_period > 0
 
     def _origin(self, origin: tuple[int, int] | None):
         return self.torch.tensor([origin or (0, 0)], dtype=self.torch.int64) if self.seeded else None

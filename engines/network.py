@@ -279,8 +279,8 @@ class Stylizer(nn.Module):
 
     def encode(self, image: torch.Tensor, p: list[Norm], origin: torch.Tensor | None = None) -> torch.Tensor:
         """Image N x 3 x H x W RGB [0,1] -> core features N x C x H/8 x W/8. A seeded network also
-        takes its whole stem input (`stem_input`) in place of the image; else origin says where
-        the seed tile is cut (`seed_at`, cells; None: at 0)."""
+        takes its whole stem input (`stem_input`, which holds the cut: origin is then unused) in
+        place of the image; else origin says where the seed tile is cut (`seed_at`, cells; None: at 0)."""
         if self.config.seed_period and image.shape[1] == 3:
             image = self.stem_input(image, origin)
         x = F.relu(p[0](self.enc1(image)))

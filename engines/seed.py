@@ -74,3 +74,10 @@ class StemInput:
             self._cut = (x, y)
         _reflect_ring(self.buffer[0, :3])
         return self.buffer
+
+
+def stem_input(image: np.ndarray, tile: np.ndarray, origin: tuple[int, int] | None) -> np.ndarray:
+    """The stem input of one 1 x 3 x H x W RGB image in a new array (StemInput, for one call)."""
+    stem = StemInput(tile)
+    stem.rgb(image.shape[2], image.shape[3])[...] = image
+    return stem.finish(origin)

@@ -25,6 +25,7 @@ from stylecam.engines.person_mask import MaskSettings, MaskTracker
 from stylecam.engines.phase_lock import PhaseLock
 from stylecam.engines.subpixel import passes, shifted_plane
 from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
+from stylecam.engines.seed import StemInput, seed_tile
 from stylecam.engines.segmenter import PersonSegmenter
 from stylecam.engines.temporal import (CoordinateGrids, FlowTracker, TemporalSettings, fade_fast, identity_inputs,
                                        warp_state)
@@ -88,8 +89,10 @@ class VideoStylizer:
         self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
         self.norm_stats: np.ndarray | None = None  # S, the last frame's norm statistics (engine.run_smoothed)
         self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # the sized and the padded frame
-        # the phase-lock canvas (uint8 BGR) and the engine input (None: the engine's own, Engine.image_buffer)
+        # the phase-lock canvas (uint8 BGR) and the engine input (None: in the stem input)
         self._canvas: tuple[np.ndarray | None, np.ndarray | None] | None = None
+        # a seeded engine's whole stem input, written here (seed.py): the seed cut only when it moves
+        self._stem = StemInput(seed_tile(engine.seed_period)) if getattr(engine, "seeded", False) else None
         self._planes: list[np.ndarray] = []  # the engine's input split into its channels (uint8)
         self._shifted: np.ndarray | None = None  # 4 x H x W float32: the output moved by the lock's shift, scratch
 
@@ -141,18 +144,17 @@ class VideoStylizer:
     def _blob(self, padded: np.ndarray, offset: tuple[int, int] | None) -> np.ndarray:
         """The engine's 1 x 3 x CH x CW float32 RGB [0, 1] input: the padded frame itself, or with
         `offset` (phase_lock.py) the padded frame at that (x, y) on a canvas DOWNSCALE pixels
-        larger each way, reflected. Written into the engine's own buffer where it has one
-        (backends.Engine.image_buffer). Valid until the next call."""
+        larger each way, reflected. For a seeded engine, the RGB part of the stem input (`_stem`).
+        Valid until the next call."""
         ph, pw = padded.shape[:2]
         ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
-        if self._canvas is None or self._planes[0].shape != (ch, cw):
+        if self._canvas is None or self._planes[0].shape != (ch, cw) or (self._canvas[0] is None) != (offset is None):
             canvas = None if offset is None else np.empty((ch, cw, 3), np.uint8)
-            own = None if hasattr(self.engine, "image_buffer") else np.empty((1, 3, ch, cw), np.float32)
-            self._canvas = (canvas, own)
+            self._canvas = (canvas, None if self._stem else np.empty((1, 3, ch, cw), np.float32))
             self._planes = [np.empty((ch, cw), np.uint8) for _ in range(3)]
         canvas, blob = self._canvas
-        if blob is None:
-            blob = self.engine.image_buffer(ch, cw)
+        if self._stem:
+            blob = self._stem.rgb(ch, cw)
         if offset is not None:
             ox, oy = offset
             cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101, dst=canvas)
@@ -225,23 +227,23 @@ class VideoStylizer:
         style, style_b = self.regions.styles(self.style)
         t3 = time.perf_counter()
 
-        seed = {"origin": self._seed_origin(offset)} if getattr(self.engine, "seeded", False) else {}
+        graph_input = blob if self._stem is None else self._stem.finish(self._seed_origin(offset))
         smooth = s.strength > 0.0 and s.norm_smoothing > 0.0 and hasattr(self.engine, "run_smoothed")
         if style_b is None and smooth:  # the norm statistics carried with the state, and reset with it
             carried = not temporal.reset and self.norm_stats is not None
             stats = self.norm_stats if carried else np.zeros_like(style)
             output, self.state, self.norm_stats = self.engine.run_smoothed(
-                blob, style, self._prev, temporal.blend, stats, s.norm_smoothing if carried else 0.0, **seed)
+                graph_input, style, self._prev, temporal.blend, stats, s.norm_smoothing if carried else 0.0)
         elif style_b is None:
-            output, self.state = self.engine.run(blob, style, self._prev, temporal.blend, **seed)
+            output, self.state = self.engine.run(graph_input, style, self._prev, temporal.blend)
             self.norm_stats = None
         else:
             region = mask
             if offset is not None:  # the region map onto the canvas's 1/4 grid
                 grid = (blob.shape[2] // REGION_DOWNSCALE, blob.shape[3] // REGION_DOWNSCALE)
                 region = self.phase.to_canvas(mask, grid, REGION_DOWNSCALE)
-            output, self.state = self.engine.run_two(blob, style, style_b, region[None, None], self._prev,
-                                                     temporal.blend, **seed)
+            output, self.state = self.engine.run_two(graph_input, style, style_b, region[None, None], self._prev,
+                                                     temporal.blend)
             self.norm_stats = None
         t4 = time.perf_counter()
 

@@ -40,9 +40,10 @@ class ExportReport:
 
 
 def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) -> None:
-    """Export the network with torch.export (dynamo) to ONNX, H and W dynamic multiples of 8,
-    and run the full onnx.checker on the result. two_styles: the regions graph
-    (network.TwoStyleGraph, inputs contract.REGION_INPUTS) instead of the one-style graph."""
+    """Export the network with torch.export (dynamo) to ONNX, H and W dynamic multiples of 8 (a
+    seeded network's image, its stem input, 2 more: contract.py), and run the full onnx.checker.
+    two_styles: the regions graph (network.TwoStyleGraph, inputs contract.REGION_INPUTS) instead
+    of the one-style graph."""
     import onnx
     import torch
 

@@ -7,7 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from stylecam.engines.contract import DOWNSCALE, STEM_PAD
 from stylecam.engines.phase_lock import PhaseLock, dominant_motion
+from stylecam.engines.seed import seed_tile
 from stylecam.engines.stability import PairFlows, sharpness
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import FlowTracker, TemporalSettings
@@ -168,16 +170,23 @@ def test_the_frame_is_cut_back_out_of_the_canvas_exactly_at_any_offset(pan):
 
 
 class SeedRecorder(FrameEngine):
-    """A seeded FrameEngine: records where the stylizer cuts the seed tile, (x, y) per frame."""
+    """A seeded FrameEngine: finds where the stylizer cut the seed tile in the stem input it is
+    given (its first cell matched against the tile's), (x, y) cells per frame, signed."""
 
-    seeded = True
+    seeded, seed_period = True, 1024
 
     def __init__(self):
         self.origins = []
+        cells = self.seed_period // DOWNSCALE
+        self.cells = seed_tile(self.seed_period)[0].reshape(cells, DOWNSCALE, cells, DOWNSCALE)
 
-    def run(self, image, style, prev, blend, origin=None):
-        self.origins.append(origin)
-        return super().run(image, style, prev, blend)
+    def run(self, image, style, prev, blend):
+        first = image[0, 3, STEM_PAD:STEM_PAD + DOWNSCALE, STEM_PAD:STEM_PAD + DOWNSCALE]
+        (y, x), = np.argwhere(np.all(self.cells == first[None, :, None, :], axis=(1, 3)))
+        n = len(self.cells)
+        self.origins.append((int(x) - n * (x >= n // 2), int(y) - n * (y >= n // 2)))
+        return super().run(np.ascontiguousarray(image[:, :3, STEM_PAD:-STEM_PAD, STEM_PAD:-STEM_PAD]), style, prev,
+                           blend)
 
 
 def test_the_seed_is_cut_where_it_stays_on_the_scene(frames_small):

@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 from stylecam.app.cli.main import main  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.backends import OrtEngine, TorchEngine  # noqa: E402
+from stylecam.engines.seed import StemInput, seed_tile  # noqa: E402
 from stylecam.engines.styles import StyleBank, StyleError  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
@@ -871,8 +872,9 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     assert np.abs(one - at_zero).mean() > 0.01
     frame = cv2.dnn.blobFromImage(clip_frames(1, (160, 96), start=SHOT_START)[0], 1.0 / 255.0, swapRB=True)
     given, _ = engine.run(frame, style.numpy(), prev, blend, origin=(2, 1))
-    engine.image_buffer(96, 160)[...] = frame  # what the stylizer does: no copy into the graph's input
-    assert np.array_equal(engine.run(engine.image_buffer(96, 160), style.numpy(), prev, blend, origin=(2, 1))[0], given)
+    stem = StemInput(seed_tile(engine.seed_period))  # what the stylizer writes: the stem input given whole
+    stem.rgb(96, 160)[...] = frame
+    assert np.array_equal(engine.run(stem.finish((2, 1)), style.numpy(), prev, blend)[0], given)
     clip = [f[:96, :160] for f in clip_frames(6, start=SHOT_START)]  # a pan: the lock moves the cut
     outputs = []
     for e in (engine, TorchEngine(path)):
@@ -885,7 +887,6 @@ def test_the_host_writes_the_seeded_stem_input_as_the_network_makes_it():
     """engines/seed.py's StemInput (what the ONNX Runtime engine feeds a seeded graph) equals the
     torch network's own stem input, wherever the tile is cut, as the image and the cut change."""
     from stylecam.engines.network import NetConfig, Stylizer
-    from stylecam.engines.seed import StemInput, seed_tile
 
     net = Stylizer(NetConfig(seed_period=64))
     stem = StemInput(seed_tile(64))
