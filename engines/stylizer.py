@@ -150,10 +150,10 @@ class VideoStylizer:
         ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
         if self._canvas is None or self._planes[0].shape != (ch, cw) or (self._canvas[0] is None) != (offset is None):
             canvas = None if offset is None else np.empty((ch, cw, 3), np.uint8)
-            self._canvas = (canvas, None if self._stem else np.empty((1, 3, ch, cw), np.float32))
+            self._canvas = (canvas, None if self._stem is not None else np.empty((1, 3, ch, cw), np.float32))
             self._planes = [np.empty((ch, cw), np.uint8) for _ in range(3)]
         canvas, blob = self._canvas
-        if self._stem:
+        if self._stem is not None:
             blob = self._stem.rgb(ch, cw)
         if offset is not None:
             ox, oy = offset
