@@ -48,7 +48,7 @@ Layouts (NetConfig.version):
      places it on the scene (engines/stylizer.py), so texture painted from it travels with a
      pan. The exported graph takes the stem's whole input, the image and the cut tile reflected
      by a pixel, which the host writes (`stem_input`, engines/seed.py): a gather, concatenation
-     and pad at full resolution in the graph cost 4-6 % of its time.
+     and pad at full resolution in the graph cost 3-7 % of its time.
      Without it, a convolutional network trained not to answer input noise paints an even wall
      flat (docs/design-notes.md, "Texture where the picture is flat"). A trained v2 state gains it
      with zero weights for the new inputs (train/seed_input.py); v3 has the same stem and seed.
