@@ -48,14 +48,15 @@ def engine_times(engines: dict, frames: list[np.ndarray], size: tuple[int, int],
     """Each engine's call alone, alternating, on real frames at `size` (w, h)."""
     w, h = size
     times = {k: [] for k in engines}
+    tiles = {k: seed_tile(e.seed_period) for k, (e, _) in engines.items() if getattr(e, "seeded", False)}
     for r in range(rounds + 5):
         blob = cv2.dnn.blobFromImage(cv2.resize(frames[r % len(frames)], size), 1 / 255.0, swapRB=True)
         for name, (engine, style) in engines.items():
             prev = np.zeros((1, h // 8, w // 8, engine.core_channels), np.float32)
             blend = np.zeros((1, 1, h // 8, w // 8), np.float32)
             image = blob  # a seeded graph's stem input as the stylizer writes it, outside the timing
-            if getattr(engine, "seeded", False):
-                image = stem_input(blob, seed_tile(engine.seed_period), (0, 0))
+            if name in tiles:
+                image = stem_input(blob, tiles[name], (0, 0))
             t = time.perf_counter()
             engine.run(image, style, prev, blend)
             if r >= 5:

@@ -59,8 +59,7 @@ def export_graph(checkpoint: Path, onnx_path: Path, two_styles: bool = False) ->
         image, pad = net.stem_input(image), 2 * STEM_PAD
     style, prev, blend = net.config.identity_style(), torch.zeros(1, h8, w8, c), torch.zeros(1, 1, h8, w8)
     dynamic = {"image": {2: DOWNSCALE * rows + pad, 3: DOWNSCALE * cols + pad}, "style": None,
-               "prev": {1: rows, 2: cols},
-               "blend": {2: rows, 3: cols}, "norm_stats": None, "norm_beta": None}
+               "prev": {1: rows, 2: cols}, "blend": {2: rows, 3: cols}, "norm_stats": None, "norm_beta": None}
     if two_styles:
         r = DOWNSCALE // REGION_DOWNSCALE
         region = torch.rand(1, 1, h8 * r, w8 * r)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from stylecam.app.cli.main import UsageError
+from stylecam.engines.contract import DOWNSCALE
 
 DEFAULT_BANK_DATA = "../shared/data"
 
@@ -42,8 +43,9 @@ def cmd_train(args) -> int:
         raise UsageError("--recurrent-weight needs --motion (the loss runs on real-motion frames)")
     if not 0.0 <= args.norm_smoothing < 1.0:
         raise UsageError(f"--norm-smoothing must be in [0, 1), got {args.norm_smoothing}")
-    if args.seed_period < 0 or args.seed_period % 8:
-        raise UsageError(f"--seed-period must be 0 (none) or a period in pixels, a multiple of 8, got {args.seed_period}")
+    if args.seed_period < 0 or args.seed_period % DOWNSCALE:
+        raise UsageError(f"--seed-period must be 0 (none) or a period in pixels, a multiple of {DOWNSCALE}, "
+                         f"got {args.seed_period}")
     content_layers = _content_layers(args.content_layer or [])
     if args.style:
         styles = _style_pairs(args.style)
