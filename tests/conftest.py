@@ -16,6 +16,7 @@ from stylecam.assets import paths
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # real Qt widgets, drawn off screen: no display needed
 
 V1_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "v1_bank_checkpoint.pt"  # v2's teacher
+V2_UNSEEDED = V1_CHECKPOINT.with_name("v2VB4_mixed_checkpoint.pt")  # the bank shipped before the seed input
 SHOT_START = 21  # frames 21-64 of the sample clip are one shot (cuts after frames 20 and 64)
 
 

@@ -39,7 +39,7 @@ def test_doctor_json_reports_what_runs_here(home, capsys):
     assert report["onnxruntime_providers"] == ort.get_available_providers()
     assert report["cpu"]["class"] == cpu_class()
     engine = report["engine"]
-    assert engine["graph"] == "stylecam v2" and engine["precision"] == "fp32"
+    assert engine["graph"] == "stylecam v2 seeded" and engine["precision"] == "fp32"
     assert engine["provider"] in ort.get_available_providers()
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         assert any(note.startswith("ort-cuda: CUDAExecutionProvider is not in this onnxruntime build")
@@ -53,7 +53,7 @@ def test_doctor_json_reports_what_runs_here(home, capsys):
 def test_doctor_text_names_engine_cameras_and_display(home, capsys):
     assert main(["doctor"]) == 0
     text = capsys.readouterr().out
-    assert "Engine (--engine auto)\n  onnxruntime on CPUExecutionProvider, graph stylecam v2 fp32" in text
+    assert "Engine (--engine auto)\n  onnxruntime on CPUExecutionProvider, graph stylecam v2 seeded fp32" in text
     assert "Cameras (listed by" in text
     assert "Display\n  none: no DISPLAY or WAYLAND_DISPLAY" in text
     assert f"class {cpu_class()}" in text

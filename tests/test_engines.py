@@ -131,8 +131,8 @@ def test_no_position_bias_at_the_frame_border(bank, ort_engine):
 
 
 def test_engines_say_which_graph_runs(ort_engine):
-    assert ort_engine.graph == "stylecam v2" and ort_engine.precision == "fp32"
-    assert "graph stylecam v2 fp32" in load_engine("ort-cpu").describe()
+    assert ort_engine.graph == "stylecam v2 seeded" and ort_engine.precision == "fp32"
+    assert "graph stylecam v2 seeded fp32" in load_engine("ort-cpu").describe()
 
 
 def test_a_graph_of_another_version_is_refused_with_a_reason():

@@ -31,7 +31,8 @@ def test_export_writes_checked_graph_with_parity(exported):
     assert names == ["image", "style", "prev", "blend", "norm_stats", "norm_beta"]
     assert [o.name for o in model.graph.output] == ["output", "fused", "next_norm_stats"]
     image_dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
-    assert image_dims[2:] == ["8*h8", "8*w8"]  # dynamic height and width, multiples of 8
+    # RGB and the two seed planes, each reflected by one pixel about a dynamic multiple of 8
+    assert image_dims[1:] == [5, "8*h8 + 2", "8*w8 + 2"]
     bank = StyleBank.load(report.bank_path)
     assert bank.names == StyleBank.load(paths.style_bank()).names
     regions = onnx.load(str(report.regions_path))
