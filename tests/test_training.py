@@ -883,6 +883,66 @@ def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_
     assert max(np.abs(a - b).max() for a, b in zip(*outputs)) <= 1
 
 
+def test_a_scaled_seed_paints_as_a_stronger_tile_and_keeps_adams_steps(tmp_path):
+    """scale_seed(state, g) draws what the network draws from a tile g times as strong, changes
+    nothing else, and scales Adam's moments as if it had trained the scaled weights all along (the
+    next step is then the one it would have taken; with the moments left, it is not); an
+    unseeded state and a gain <= 0 are refused. The command writes it."""
+    from stylecam.engines.checkpoint import load_network
+    from stylecam.train.seed_input import main as seed_main
+    from stylecam.train.seed_input import scale_seed
+
+    state = torch.load(paths.checkpoint(), weights_only=True)
+    net, scaled = load_network(paths.checkpoint()), _network(scale_seed(state, 2.0))
+    image = to_tensor(cv2.cvtColor(clip_frames(1, (160, 96), start=SHOT_START)[0], cv2.COLOR_BGR2RGB))
+    stem = net.stem_input(image, torch.tensor([[3, 1]]))
+    stronger = stem.clone()
+    stronger[:, 3:] *= 2.0
+    style = state["styles"][0]
+    with torch.no_grad():
+        p = net.norms(style)
+        expected, got = net.decode(net.encode(stronger, p), p, stronger), scaled.stylize(image, style, torch.tensor([[3, 1]]))
+        assert (got - expected).abs().max() < 1e-5
+        assert (got - net.stylize(image, style, torch.tensor([[3, 1]]))).abs().mean() > 1e-3
+
+    weight = torch.randn(16, 5, 4, 4, generator=torch.Generator().manual_seed(1))
+    grad = torch.randn(16, 5, 4, 4, generator=torch.Generator().manual_seed(2))
+    opt = torch.optim.Adam([weight], lr=1e-2)
+    weight.grad = grad.clone()
+    opt.step()
+    training = {**state, "net": {**state["net"], "enc1.weight": weight.detach().clone()},
+                "optimizer": {"state": {0: {k: v.clone() for k, v in opt.state_dict()["state"][0].items()}},
+                              "param_groups": opt.state_dict()["param_groups"]}}
+    after = scale_seed(training, 2.0)
+    moved = after["net"]["enc1.weight"].clone().requires_grad_()
+    opt2 = torch.optim.Adam([moved], lr=1e-2)
+    opt2.load_state_dict(after["optimizer"])
+    moved.grad = grad.clone()
+    moved.grad[:, 3:] /= 2.0  # the same loss through weights twice as large
+    opt2.step()
+    before = weight.detach().clone()
+    weight.grad = grad.clone()
+    opt.step()
+    step = weight.detach() - before  # Adam's step does not depend on the gradient's scale
+    torch.testing.assert_close(moved.detach() - after["net"]["enc1.weight"], step, rtol=1e-3, atol=1e-6)
+    wrong = after["net"]["enc1.weight"].clone().requires_grad_()
+    opt3 = torch.optim.Adam([wrong], lr=1e-2)
+    opt3.load_state_dict(training["optimizer"])  # the moments left as they were: a step off
+    wrong.grad = moved.grad.clone()
+    opt3.step()
+    assert ((wrong.detach() - after["net"]["enc1.weight"]) - step)[:, 3:].abs().max() > 1e-3
+
+    with pytest.raises(ValueError, match="seeded"):
+        scale_seed(torch.load(V2_UNSEEDED, weights_only=True), 2.0)
+    with pytest.raises(ValueError, match="gain > 0"):
+        scale_seed(state, 0.0)
+    assert seed_main([str(paths.checkpoint()), str(tmp_path / "x2.pt"), "2"]) == 0
+    written = torch.load(tmp_path / "x2.pt", weights_only=True)
+    assert torch.equal(written["net"]["enc1.weight"], scale_seed(state, 2.0)["net"]["enc1.weight"])
+    assert seed_main([str(tmp_path / "missing.pt"), str(tmp_path / "y.pt"), "2"]) == 2
+    assert not (tmp_path / "y.pt").exists()
+
+
 def test_the_host_writes_the_seeded_stem_input_as_the_network_makes_it():
     """engines/seed.py's StemInput (what the ONNX Runtime engine feeds a seeded graph) equals the
     torch network's own stem input, wherever the tile is cut, as the image and the cut change."""
