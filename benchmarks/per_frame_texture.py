@@ -29,20 +29,15 @@ from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.host import cpu_class  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
-from stylecam.train.evaluate import read_clip  # noqa: E402
+from stylecam.train.evaluate import portrait_before_wall, read_clip  # noqa: E402
 
 PHOTO_SIZE = (640, 480)
 WALL = (slice(20, 110), slice(20, 620))  # the part of plain_wall() measured: wall only
 
 
 def plain_wall(data: Path) -> np.ndarray:
-    """640 x 480 BGR uint8: kodim04's portrait (240 x 360) before a plain, evenly lit wall."""
-    h, w = PHOTO_SIZE[1], PHOTO_SIZE[0]
-    rng = np.random.default_rng(1)
-    shade = 0.9 + 0.15 * np.linspace(0, 1, h)[:, None, None]
-    image = np.float32([185, 192, 200]) * shade + rng.normal(0, 2.0, (h, w, 3))
-    image[120:480, 200:440] = cv2.resize(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), (240, 360))
-    return np.clip(image, 0, 255).astype(np.uint8)
+    """640 x 480 BGR uint8: kodim04's portrait before a plain, evenly lit wall (evaluate.portrait_before_wall)."""
+    return portrait_before_wall(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")))
 
 
 def texture(images: list[np.ndarray], crop: tuple[slice, slice] | None) -> float:

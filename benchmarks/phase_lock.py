@@ -6,7 +6,8 @@
            output (moving sharpness); on a still camera (kodim04, sensor noise, 0.15 px jitter,
            640x480) the same ratio over the last sixth of 300 frames (still sharpness)
   handheld the clip part on a hand-held camera (train/evaluate.handheld_camera_clip: kodim04 at 640x480,
-           a wandering camera of 1.5 px std per frame, sensor noise; 60 frames)
+           a wandering camera of 1.5 px std per frame, sensor noise; 60 frames), and the same camera
+           on kodim04 before a plain wall (evaluate.portrait_before_wall), where the seed paints
   timing   the whole VideoStylizer step at 640x480 on the sample clip, lock off and on
            alternating frame by frame (v1_vs_v2.pipeline_times): ms per stage, p50 and p95
   --flow   each variant with these flows (DOWNSCALE:FINEST_SCALE, e.g. 4:2,8:0: the setting before
@@ -42,7 +43,7 @@ from stylecam.engines.stability import PairFlows, sharpness, warp_by_flow  # noq
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
-from stylecam.train.evaluate import handheld_camera_clip, read_clip, static_camera_clip  # noqa: E402
+from stylecam.train.evaluate import handheld_camera_clip, portrait_before_wall, read_clip, static_camera_clip  # noqa: E402
 
 PER_FRAME = TemporalSettings(strength=0.0)
 LOCK = {"off": TemporalSettings(phase_lock=False), "pixel": TemporalSettings(phase_lock=True, subpixel=False),
@@ -148,7 +149,8 @@ def main() -> int:
                                     args.style or ["starry_night", "udnie"], clips, still, variants, log)
     if "handheld" in args.parts.split(","):
         photo = cv2.imread(str(data / "content" / "kodak" / "kodim04.png"))
-        clips = {"handheld_kodim04_640x480": handheld_camera_clip(photo, 60, (640, 480))}
+        clips = {"handheld_kodim04_640x480": handheld_camera_clip(photo, 60, (640, 480)),
+                 "handheld_kodim04_before_a_wall": handheld_camera_clip(portrait_before_wall(photo), 60, (640, 480))}
         report["handheld"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
                                      args.style or ["starry_night", "udnie"], clips, [], variants, log)
     if "timing" in args.parts.split(","):

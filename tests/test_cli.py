@@ -209,7 +209,8 @@ def test_stylize_keeps_the_person_original_and_bench_times_the_segment_stage(sho
     assert main(["bench", "--size", "160x120", "--frames", "4", "--warmup", "1", "--json", str(path),
                  "--person-style", "great_wave", "--background-style", "udnie"]) == 0
     report = json.loads(path.read_text())
-    assert report["regions"] == "person great_wave, background udnie" and report["graph"] == "stylecam v2 seeded regions"
+    assert report["regions"] == "person great_wave, background udnie"
+    assert report["graph"] == "stylecam v2 seeded regions"
     assert report["stages_ms"]["segment"]["p50"] > 0
 
 

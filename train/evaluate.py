@@ -145,6 +145,17 @@ def static_camera_clip(photo: np.ndarray, frames: int, size: tuple[int, int], se
     return out
 
 
+def portrait_before_wall(portrait: np.ndarray) -> np.ndarray:
+    """640 x 480 BGR uint8: a webcam's usual scene, `portrait` (BGR, any size; shown 240 x 360)
+    before a plain, evenly lit wall (a soft vertical gradient) with sensor noise of std 2/255."""
+    h, w = 480, 640
+    rng = np.random.default_rng(1)
+    shade = 0.9 + 0.15 * np.linspace(0, 1, h)[:, None, None]
+    image = np.float32([185, 192, 200]) * shade + rng.normal(0, 2.0, (h, w, 3))
+    image[120:480, 200:440] = cv2.resize(portrait, (240, 360))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
 def handheld_camera_clip(photo: np.ndarray, frames: int, size: tuple[int, int], shake: float = 1.5,
                          seed: int = 0) -> list[np.ndarray]:
     """A hand-held webcam: one real photo seen through a camera that wanders (a random walk of

@@ -12,9 +12,8 @@ over 1 paints more there (docs/design-notes.md, "Texture where the picture is fl
 """
 from __future__ import annotations
 
-from dataclasses import asdict, replace
-
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -65,8 +64,8 @@ def scale_seed(state: dict, gain: float) -> dict:
     stem = net[STEM].clone()
     stem[:, 3:] *= gain
     scaled = {**state, "net": {**net, STEM: stem}}
-    if "optimizer" in state and _stem_index(config) in state["optimizer"]["state"]:
-        index = _stem_index(config)
+    index = _stem_index(config)
+    if "optimizer" in state and index in state["optimizer"]["state"]:
         moments = dict(state["optimizer"]["state"])
         entry = dict(moments[index])
         for key, power in (("exp_avg", 1), ("exp_avg_sq", 2)):
