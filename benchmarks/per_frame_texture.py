@@ -4,9 +4,10 @@ not"), every style, on the eval photos and on every clip, both networks fed the 
 the same size with the temporal path off.
 
 Reports the ratio per style and source, and each source's input sharpness (Laplacian variance of
-the input frame) so flat footage is told apart from textured footage. One source is made here: a
-webcam's usual scene, a person (kodim04) before a plain wall (a soft vertical gradient with sensor
-noise of std 2/255), where only the wall above the person is measured.
+the input frame) so flat footage is told apart from textured footage. One source is made
+(train/evaluate.portrait_before_wall): a webcam's usual scene, a person (kodim04) before a plain
+wall (a soft vertical gradient with sensor noise of std 2/255), where only the wall above the
+person is measured.
 
     python benchmarks/per_frame_texture.py --json docs/bench/per_frame_texture.json
 """
