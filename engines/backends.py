@@ -92,7 +92,6 @@ class OrtEngine:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.graph = meta.get(GRAPH_KEY, "unknown")
         self.seed_period = int(meta.get(SEED_KEY, 0))
-        self.seeded = self.seed_period > 0
         self._tile = seed_tile(self.seed_period) if self.seeded else None
         channels = self.session.get_inputs()[0].shape[1]
         if channels != 3 + (SEED_CHANNELS if self.seeded else 0):
@@ -103,6 +102,10 @@ class OrtEngine:
         self._per_frame = (np.zeros(stats_size, np.float32), np.zeros(1, np.float32))  # statistics unused, beta 0
         self.regions_model = regions_model
         self._regions = None
+
+    @property
+    def seeded(self) -> bool:
+        return self.seed_period > 0
 
     def _session(self, model: Path, inputs: tuple[str, ...]):
         """A verified session of `model`, whose inputs must be `inputs`."""
@@ -183,7 +186,10 @@ class TorchEngine:
         self.core_channels = self.net.config.core_channels
         self.graph = self.net.config.graph_name
         self.seed_period = self.net.config.seed_period
-        self.seeded = self.seed_period > 0
+
+    @property
+    def seeded(self) -> bool:
+        return self.seed_period > 0
 
     def _origin(self, origin: tuple[int, int] | None):
         return self.torch.tensor([origin or (0, 0)], dtype=self.torch.int64) if self.seeded else None
