@@ -7,7 +7,8 @@
            640x480) the same ratio over the last sixth of 300 frames (still sharpness)
   handheld the clip part on a hand-held camera (train/evaluate.handheld_camera_clip: kodim04 at 640x480,
            a wandering camera of 1.5 px std per frame, sensor noise; 60 frames), and the same camera
-           on kodim04 before a plain wall (evaluate.portrait_before_wall), where the seed paints
+           on kodim04 before a plain wall (evaluate.portrait_before_wall), where the seed paints,
+           and kodim04 swaying before that wall on a still camera (evaluate.person_sways_clip)
   timing   the whole VideoStylizer step at 640x480 on the sample clip, lock off and on
            alternating frame by frame (v1_vs_v2.pipeline_times): ms per stage, p50 and p95
   --flow   each variant with these flows (DOWNSCALE:FINEST_SCALE, e.g. 4:2,8:0: the setting before
@@ -43,11 +44,13 @@ from stylecam.engines.stability import PairFlows, sharpness, warp_by_flow  # noq
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
-from stylecam.train.evaluate import handheld_camera_clip, portrait_before_wall, read_clip, static_camera_clip  # noqa: E402
+from stylecam.train.evaluate import (handheld_camera_clip, person_sways_clip, portrait_before_wall, read_clip,  # noqa: E402
+                                     static_camera_clip)
 
 PER_FRAME = TemporalSettings(strength=0.0)
 LOCK = {"off": TemporalSettings(phase_lock=False), "pixel": TemporalSettings(phase_lock=True, subpixel=False),
-        "subpixel": TemporalSettings(phase_lock=True, subpixel=True)}
+        "subpixel": TemporalSettings(phase_lock=True, subpixel=True),
+        "subpixel_dis_flat": TemporalSettings(phase_lock=True, subpixel=True, flat_energy=0.0)}
 
 
 def outputs(engine, style: np.ndarray, frames: list[np.ndarray], settings: TemporalSettings) -> list[np.ndarray]:
@@ -116,7 +119,7 @@ def main() -> int:
     p.add_argument("--style", action="append", help="styles for the quality part (default starry_night, udnie)")
     p.add_argument("--clip", action="append", help="clips (default all in DATA/video/clips)")
     p.add_argument("--clip-frames", type=int, default=120)
-    p.add_argument("--variants", default=",".join(LOCK), help=f"temporal variants to run, of {', '.join(LOCK)}")
+    p.add_argument("--variants", default="off,pixel,subpixel", help=f"temporal variants to run, of {', '.join(LOCK)}")
     p.add_argument("--flow", help="flows to run each variant with, DOWNSCALE:FINEST_SCALE each (e.g. 4:2,8:0; "
                    "named VARIANT_flowD_F; TemporalSettings.flow_downscale, flow_finest_scale); default: its own")
     p.add_argument("--fast", help="fast-motion fades to run each variant with, LO:HI core cells each or 'none' (e.g. "
@@ -150,7 +153,8 @@ def main() -> int:
     if "handheld" in args.parts.split(","):
         photo = cv2.imread(str(data / "content" / "kodak" / "kodim04.png"))
         clips = {"handheld_kodim04_640x480": handheld_camera_clip(photo, 60, (640, 480)),
-                 "handheld_kodim04_before_a_wall": handheld_camera_clip(portrait_before_wall(photo), 60, (640, 480))}
+                 "handheld_kodim04_before_a_wall": handheld_camera_clip(portrait_before_wall(photo), 60, (640, 480)),
+                 "still_camera_kodim04_sways_before_a_wall": person_sways_clip(photo, 60)}
         report["handheld"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
                                      args.style or ["starry_night", "udnie"], clips, [], variants, log)
     if "timing" in args.parts.split(","):

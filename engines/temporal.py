@@ -34,6 +34,10 @@ class TemporalSettings:
     scene_cut: mean absolute grey difference (0-1) above which the state is reset.
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
     still camera reuses its features without resampling (which would blur them over time).
+    flat_energy: a pixel of the flow's grey copy whose Sobel energy (gx^2 + gy^2 on 0-255 grey,
+    5x5 mean) is under this counts as flat and takes the textured pixels' median flow where most
+    of them move alike, within 1 pixel of the processing frame (`fill_flat`); 0 keeps DIS's flow.
+    A plain wall measures ~20, the dark Sintel cave's flattest part ~700, Tears of Steel's ~10000.
     phase_lock: place the frame on the network's canvas so that the scene keeps its position on
     the 8-pixel grid while the camera moves (phase_lock.py). subpixel: with the lock, also move the
     output by the fraction of a pixel the scene moved past the lock's whole pixels (subpixel.py).
@@ -51,6 +55,7 @@ class TemporalSettings:
     tolerance: float = 0.1
     scene_cut: float = 0.15
     still: float = 0.5
+    flat_energy: float = 200.0
     phase_lock: bool = True
     subpixel: bool = True
     norm_smoothing: float = 0.9
@@ -64,6 +69,8 @@ class TemporalSettings:
         if self.flow_downscale < 1 or self.flow_finest_scale < 0:
             raise ValueError(f"flow downscale must be >= 1 and finest scale >= 0, got {self.flow_downscale}, "
                              f"{self.flow_finest_scale}")
+        if self.flat_energy < 0.0:
+            raise ValueError(f"flat energy must be >= 0, got {self.flat_energy}")
         if not 0.0 <= self.norm_smoothing < 1.0:
             raise ValueError(f"norm smoothing must be in [0, 1), got {self.norm_smoothing}")
         if self.fast_cells is not None and not 0.0 <= self.fast_cells[0] < self.fast_cells[1]:
@@ -121,6 +128,37 @@ def fade_fast(temporal: TemporalInputs, cells: tuple[float, float], grid: Coordi
     return replace(temporal, blend=temporal.blend * keep)
 
 
+MIN_TEXTURED = 0.05  # the share of the frame that must be textured for fill_flat to say how it moves
+ALIKE_SHARE = 0.7  # the share of the textured pixels that must move with their median (fill_flat)
+
+
+def fill_flat(flow: np.ndarray, grey: np.ndarray, energy: float, alike: float) -> None:
+    """In place: where `grey` (the flow's h x w uint8 grey frame) is flat, DIS has nothing to match
+    and returns noise, and features reused along it are resampled by random fractions every frame
+    (the painted texture of a plain wall blurs); there the flow (h x w x 2 float32, flow pixels)
+    becomes the median of the textured pixels' flow, the motion of the picture around the flat
+    area, where the picture moves as a whole: at least ALIKE_SHARE of the textured pixels within
+    `alike` flow pixels of that median in x and y. The flat area then votes with the picture in
+    the phase lock, which follows the motion (and moves the seed's texture with it) where the
+    flat noise outvoted it, so the state there is copied by whole cells. Where the picture's
+    motions disagree (a fast scene), a lock following their median softened the textured parts
+    too (docs/design-notes.md), so the flow is left as it is. Flat: Sobel energy under `energy`
+    (TemporalSettings.flat_energy). Left as it is too where under MIN_TEXTURED is textured or
+    nothing is flat."""
+    gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    textured = cv2.blur(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), (5, 5)) >= energy
+    count = cv2.countNonZero(textured.view(np.uint8))
+    if count == textured.size or count < MIN_TEXTURED * textured.size:
+        return
+    moving = flow[textured]  # n x 2
+    median = np.median(moving, axis=0)
+    if np.count_nonzero((np.abs(moving - median) <= alike).all(axis=1)) < ALIKE_SHARE * count:
+        return
+    flat = ~textured
+    for c in (0, 1):  # a plane at a time: 2-D masks index a third as fast as 3-D ones here
+        flow[..., c][flat] = median[c]
+
+
 def warp_state(state: np.ndarray, maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """The previous fused features (1 x h x w x C float32, channels last) resampled bilinearly at
     `maps` (h x w x 2, cell units), edges replicated. Where maps hold whole cell positions (a still
@@ -164,6 +202,8 @@ class FlowTracker:
             return identity_inputs(core_hw)
 
         flow = self.dis.calc(grey, prev, None)  # current -> previous, in small-frame pixels
+        if s.flat_energy > 0:
+            fill_flat(flow, grey, s.flat_energy, 1.0 / s.flow_downscale)  # alike within 1 px of the frame
         if s.still > 0:
             moving = cv2.compare(cv2.magnitude(*cv2.split(flow)), s.still / s.flow_downscale, cv2.CMP_GE)
             flow = cv2.bitwise_and(flow, flow, mask=moving)  # zero where still

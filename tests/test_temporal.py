@@ -11,7 +11,7 @@ import pytest
 from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.stability import PairFlows
 from stylecam.engines.stylizer import VideoStylizer
-from stylecam.engines.temporal import (CoordinateGrids, FlowTracker, TemporalInputs, TemporalSettings, fade_fast,
+from stylecam.engines.temporal import (CoordinateGrids, FlowTracker, TemporalInputs, TemporalSettings, fade_fast, fill_flat,
                                        identity_inputs, warp_state)
 from tests.conftest import SHOT_START, clip_frames
 
@@ -266,6 +266,64 @@ def test_fast_cells_fade_the_blend_with_the_distance_moved():
     assert fade_fast(reset, (1.0, 3.0), grid) is reset
     with pytest.raises(ValueError, match="fast cells"):
         TemporalSettings(fast_cells=(2.0, 1.0))
+
+
+def test_flat_pixels_take_the_textured_pixels_median_flow(frames_small):
+    """A real frame's grey copy with its right 5/8 made plain: where the textured part moves
+    alike, the plain part's flow becomes its median and the textured part keeps its own; where the
+    textured pixels move two ways, or nothing is flat, or under 5 % is textured, the flow is left
+    as it is."""
+    grey = cv2.cvtColor(frames_small[5], cv2.COLOR_BGR2GRAY)  # 180 x 320
+    grey[:, 120:] = 128
+    rng = np.random.default_rng(0)
+    flow = rng.normal(0.0, 0.2, (*grey.shape, 2)).astype(np.float32)
+    flow[:, :128] += np.float32([1.5, -0.5])  # the textured part (and the plain edge it blurs into) moves alike
+    filled = flow.copy()
+    fill_flat(filled, grey, 200.0, 0.5)
+    median = filled[0, -1]
+    assert np.allclose(median, [1.5, -0.5], atol=0.05)  # the textured part's motion
+    assert (filled[:, 125:] == median).all()  # the plain part (5x5 mean: its first columns see the texture)
+    changed = (filled != flow).any(axis=2)
+    assert (filled[changed] == median).all()
+    assert changed[:, :110].mean() < 0.2  # the textured part keeps its own flow but where it is flat too
+
+    two_ways = flow.copy()
+    two_ways[::2, :128, 0] -= 3.0  # every other row of the textured part moves the other way
+    untouched = two_ways.copy()
+    fill_flat(untouched, grey, 200.0, 0.5)
+    assert np.array_equal(untouched, two_ways)
+    textured = cv2.cvtColor(frames_small[5], cv2.COLOR_BGR2GRAY)
+    untouched = flow.copy()
+    fill_flat(untouched, textured, 0.0, 0.5)  # nothing under energy 0
+    assert np.array_equal(untouched, flow)
+    plain = np.full_like(grey, 128)
+    plain[:4, :4] = textured[:4, :4]
+    fill_flat(untouched, plain, 200.0, 0.5)
+    assert np.array_equal(untouched, flow)
+    with pytest.raises(ValueError, match="flat energy"):
+        TemporalSettings(flat_energy=-1.0)
+
+
+def test_a_plain_wall_keeps_its_painted_texture_when_a_hand_held_camera_wanders(ort_engine, bank):
+    """A real frame before a plain wall, seen by a wandering camera (evaluate.handheld_camera_clip):
+    on the plain wall DIS returns noise, and the state reused along it is resampled by random
+    fractions each frame, which blurs the texture the seed paints there. With the flat pixels
+    taking the textured pixels' motion the wall's temporal output keeps more of the per-frame
+    sharpness (at 640x480 the shipped bank: 0.81-0.91 against 0.56-0.87, docs/benchmarks.md)."""
+    from stylecam.train.evaluate import handheld_camera_clip, portrait_before_wall
+
+    frames = handheld_camera_clip(portrait_before_wall(clip_frames(1, start=SHOT_START)[0]), 16, (320, 240))
+    wall = (slice(8, 232), slice(8, 72))  # left of the portrait (which starts near x 88 at this size)
+
+    def wall_sharpness(settings: TemporalSettings) -> float:
+        stylizer = VideoStylizer(ort_engine, bank.vector("starry_night"), settings)
+        return float(np.mean([cv2.Laplacian(cv2.cvtColor(stylizer.step(f).image[wall], cv2.COLOR_BGR2GRAY),
+                                            cv2.CV_64F).var() for f in frames][4:]))
+
+    per_frame = wall_sharpness(TemporalSettings(strength=0.0))
+    filled, noisy = wall_sharpness(TemporalSettings()), wall_sharpness(TemporalSettings(flat_energy=0.0))
+    assert filled > 0.8 * per_frame
+    assert filled > 1.1 * noisy
 
 
 class BlendLog(BetaLog):

@@ -172,6 +172,23 @@ def handheld_camera_clip(photo: np.ndarray, frames: int, size: tuple[int, int], 
     return out
 
 
+def person_sways_clip(photo: np.ndarray, frames: int, reach: int = 30, seed: int = 0) -> list[np.ndarray]:
+    """A webcam on a stand: `photo` shown as in portrait_before_wall, swaying left and right
+    (reach px, a period of 50 frames, up to ~3.8 px a frame) before the still wall, where it
+    stood filled with the wall's colour; sensor noise (sigma 2/255) per frame. 640 x 480 BGR uint8."""
+    rng = np.random.default_rng(seed)
+    scene = portrait_before_wall(photo).astype(np.float32)
+    empty = scene.copy()
+    empty[120:480, 200:440] = scene[60:90, 200:440].mean(axis=(0, 1))
+    out = []
+    for i in range(frames):
+        dx = int(round(reach * np.sin(i / 8)))
+        image = empty.copy()
+        image[120:480, 200 + dx:440 + dx] = scene[120:480, 200:440]
+        out.append(np.clip(image + rng.normal(0, 2.0, image.shape), 0, 255).astype(np.uint8))
+    return out
+
+
 def sharpness_drift(engine: Engine, style: np.ndarray, clip: list[np.ndarray], strength: float) -> dict[str, float]:
     """Mean Laplacian variance over frames 250-300 (or the last sixth) vs 1-50, temporal on and off."""
     n = len(clip)
