@@ -11,6 +11,9 @@
            and kodim04 swaying before that wall on a still camera (evaluate.person_sways_clip)
   timing   the whole VideoStylizer step at 640x480 on the sample clip, lock off and on
            alternating frame by frame (v1_vs_v2.pipeline_times): ms per stage, p50 and p95
+  --variants  off, pixel, subpixel (the lock's three settings; the default) and subpixel_dis_flat
+           (the sub-pixel lock with the flow as DIS gives it on flat pixels, flat_energy 0: the
+           setting before 2026-12-07, temporal.fill_flat)
   --flow   each variant with these flows (DOWNSCALE:FINEST_SCALE, e.g. 4:2,8:0: the setting before
            2026-12-06's sixth session and the one after)
   --sheet  a picture to look at: frames 76 and 77 of the first --clip (default Tears of Steel, a pan) per

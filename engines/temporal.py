@@ -35,8 +35,9 @@ class TemporalSettings:
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
     still camera reuses its features without resampling (which would blur them over time).
     flat_energy: a pixel of the flow's grey copy whose Sobel energy (gx^2 + gy^2 on 0-255 grey,
-    5x5 mean) is under this counts as flat and takes the textured pixels' median flow where most
-    of them move alike, within 1 pixel of the processing frame (`fill_flat`); 0 keeps DIS's flow.
+    5x5 mean) is under this counts as flat and takes the motion most of the textured pixels
+    share, within 1 pixel of the processing frame, where there is one (`fill_flat`); 0 keeps
+    DIS's flow there.
     A plain wall measures ~20, the dark Sintel cave's flattest part ~700, Tears of Steel's ~10000.
     phase_lock: place the frame on the network's canvas so that the scene keeps its position on
     the 8-pixel grid while the camera moves (phase_lock.py). subpixel: with the lock, also move the
@@ -129,34 +130,39 @@ def fade_fast(temporal: TemporalInputs, cells: tuple[float, float], grid: Coordi
 
 
 MIN_TEXTURED = 0.05  # the share of the frame that must be textured for fill_flat to say how it moves
-ALIKE_SHARE = 0.7  # the share of the textured pixels that must move with their median (fill_flat)
+ALIKE_SHARE = 0.7  # the share of the textured pixels that must move alike (fill_flat)
+REACH = 32  # fill_flat looks for the common motion within this many times `alike` each way (bins)
 
 
 def fill_flat(flow: np.ndarray, grey: np.ndarray, energy: float, alike: float) -> None:
     """In place: where `grey` (the flow's h x w uint8 grey frame) is flat, DIS has nothing to match
     and returns noise, and features reused along it are resampled by random fractions every frame
     (the painted texture of a plain wall blurs); there the flow (h x w x 2 float32, flow pixels)
-    becomes the median of the textured pixels' flow, the motion of the picture around the flat
-    area, where the picture moves as a whole: at least ALIKE_SHARE of the textured pixels within
-    `alike` flow pixels of that median in x and y. The flat area then votes with the picture in
-    the phase lock, which follows the motion (and moves the seed's texture with it) where the
-    flat noise outvoted it, so the state there is copied by whole cells. Where the picture's
-    motions disagree (a fast scene), a lock following their median softened the textured parts
-    too (docs/design-notes.md), so the flow is left as it is. Flat: Sobel energy under `energy`
+    becomes the motion of the picture around the flat area, where the picture moves as a whole:
+    the mean flow of the largest group of textured pixels that move alike (the fullest
+    `alike`-wide bin of their flow and those within `alike` of its centre, as the phase lock's
+    dominant_motion), when it holds at least ALIKE_SHARE of them. The flat area then votes with the picture in the phase lock,
+    which follows the motion (and moves the seed's texture with it) where the flat noise
+    outvoted it, so the state there is copied by whole cells. Where the picture's motions
+    disagree (a fast scene), a lock following their median softened the textured parts too
+    (docs/design-notes.md), so the flow is left as it is. Flat: Sobel energy under `energy`
     (TemporalSettings.flat_energy). Left as it is too where under MIN_TEXTURED is textured or
     nothing is flat."""
     gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
-    textured = cv2.blur(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), (5, 5)) >= energy
-    count = cv2.countNonZero(textured.view(np.uint8))
+    energies = cv2.blur(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), (5, 5))
+    textured = cv2.compare(energies, energy, cv2.CMP_GE)  # uint8 mask, 255 = textured
+    count = cv2.countNonZero(textured)
     if count == textured.size or count < MIN_TEXTURED * textured.size:
         return
-    moving = flow[textured]  # n x 2
-    median = np.median(moving, axis=0)
-    if np.count_nonzero((np.abs(moving - median) <= alike).all(axis=1)) < ALIKE_SHARE * count:
+    side, reach = 2 * REACH + 1, (REACH + 0.5) * alike  # `alike`-wide bins, one centred on no motion
+    hist = cv2.calcHist([flow], [0, 1], textured, [side, side], [-reach, reach, -reach, reach])
+    bins = np.unravel_index(int(np.argmax(hist)), hist.shape)
+    centre = (np.float32(bins) - REACH) * np.float32(alike)
+    lo, hi = tuple(map(float, centre - alike)), tuple(map(float, centre + alike))
+    group = cv2.bitwise_and(cv2.inRange(flow, lo, hi), textured)
+    if cv2.countNonZero(group) < ALIKE_SHARE * count:
         return
-    flat = ~textured
-    for c in (0, 1):  # a plane at a time: 2-D masks index a third as fast as 3-D ones here
-        flow[..., c][flat] = median[c]
+    flow[textured == 0] = cv2.mean(flow, group)[:2]
 
 
 def warp_state(state: np.ndarray, maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -268,9 +268,9 @@ def test_fast_cells_fade_the_blend_with_the_distance_moved():
         TemporalSettings(fast_cells=(2.0, 1.0))
 
 
-def test_flat_pixels_take_the_textured_pixels_median_flow(frames_small):
+def test_flat_pixels_take_the_motion_the_textured_pixels_share(frames_small):
     """A real frame's grey copy with its right 5/8 made plain: where the textured part moves
-    alike, the plain part's flow becomes its median and the textured part keeps its own; where the
+    alike, the plain part's flow becomes that motion and the textured part keeps its own; where the
     textured pixels move two ways, or nothing is flat, or under 5 % is textured, the flow is left
     as it is."""
     grey = cv2.cvtColor(frames_small[5], cv2.COLOR_BGR2GRAY)  # 180 x 320
@@ -280,11 +280,11 @@ def test_flat_pixels_take_the_textured_pixels_median_flow(frames_small):
     flow[:, :128] += np.float32([1.5, -0.5])  # the textured part (and the plain edge it blurs into) moves alike
     filled = flow.copy()
     fill_flat(filled, grey, 200.0, 0.5)
-    median = filled[0, -1]
-    assert np.allclose(median, [1.5, -0.5], atol=0.05)  # the textured part's motion
-    assert (filled[:, 125:] == median).all()  # the plain part (5x5 mean: its first columns see the texture)
+    motion = filled[0, -1]
+    assert np.allclose(motion, [1.5, -0.5], atol=0.05)  # the textured part's motion
+    assert (filled[:, 125:] == motion).all()  # the plain part (5x5 mean: its first columns see the texture)
     changed = (filled != flow).any(axis=2)
-    assert (filled[changed] == median).all()
+    assert (filled[changed] == motion).all()
     assert changed[:, :110].mean() < 0.2  # the textured part keeps its own flow but where it is flat too
 
     two_ways = flow.copy()
