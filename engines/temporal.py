@@ -141,13 +141,13 @@ def fill_flat(flow: np.ndarray, grey: np.ndarray, energy: float, alike: float) -
     becomes the motion of the picture around the flat area, where the picture moves as a whole:
     the mean flow of the largest group of textured pixels that move alike (the fullest
     `alike`-wide bin of their flow and those within `alike` of its centre, as the phase lock's
-    dominant_motion), when it holds at least ALIKE_SHARE of them. The flat area then votes with the picture in the phase lock,
-    which follows the motion (and moves the seed's texture with it) where the flat noise
-    outvoted it, so the state there is copied by whole cells. Where the picture's motions
-    disagree (a fast scene), a lock following their median softened the textured parts too
-    (docs/design-notes.md), so the flow is left as it is. Flat: Sobel energy under `energy`
-    (TemporalSettings.flat_energy). Left as it is too where under MIN_TEXTURED is textured or
-    nothing is flat."""
+    dominant_motion), when it holds at least ALIKE_SHARE of them. The flat area then votes with
+    the picture in the phase lock, which follows the motion (and moves the seed's texture with
+    it) where the flat noise outvoted it, so the state there is copied by whole cells. Where the
+    picture's motions disagree (a fast scene), a lock following a motion most of it does not
+    share softened the textured parts too (docs/design-notes.md), so the flow is left as it is.
+    Flat: Sobel energy under `energy` (TemporalSettings.flat_energy). Left as it is too where
+    under MIN_TEXTURED is textured or nothing is flat."""
     gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
     energies = cv2.blur(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), (5, 5))
     textured = cv2.compare(energies, energy, cv2.CMP_GE)  # uint8 mask, 255 = textured
