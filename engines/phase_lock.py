@@ -22,9 +22,8 @@ import cv2
 import numpy as np
 
 from stylecam.engines.contract import DOWNSCALE
-from stylecam.engines.temporal import CoordinateGrids, TemporalInputs, identity_inputs
+from stylecam.engines.temporal import REACH_PX, CoordinateGrids, TemporalInputs, identity_inputs, motion_group
 
-REACH_PX = 32  # motions up to this many pixels per frame (processing frame) are followed
 TRUSTED_SHARE = 0.5  # the share of the frame the flow must be trusted on to be followed
 GROUP_SHARE = 0.5  # the share of the trusted pixels that must move alike to be followed
 MIN_STEP_PX = 1.0  # slower motion is followed only when the last frame's went the same way (see PhaseLock)
@@ -35,25 +34,18 @@ RELAX = 0.5  # with the sub-pixel shift: the share of it kept on each frame whos
 def dominant_motion(flow: np.ndarray, trusted: np.ndarray, scale: tuple[float, float]) -> np.ndarray | None:
     """flow: gh x gw x 2 float32 (x, y) in flow pixels; trusted: gh x gw uint8 mask (255 = use);
     scale: processing pixels per flow pixel (x, y). Returns the mean motion (x, y, processing
-    pixels) of the largest group of trusted pixels that move alike (the fullest 1-pixel bin and
-    the moving pixels within 1 px of its centre), or None when that group is the still one (the tracker snaps still flow to
-    zero), holds less than GROUP_SHARE of the trusted pixels (no
-    motion most of the picture shares: a fight, a zoom, a cut the flow did not catch), or is at
-    the edge of REACH_PX."""
-    sx, sy = scale
-    side = 2 * REACH_PX + 1
-    reach = REACH_PX + 0.5
-    hist = cv2.calcHist([flow], [0, 1], trusted, [side, side], [-reach / sx, reach / sx, -reach / sy, reach / sy])
-    bx, by = np.unravel_index(int(np.argmax(hist)), hist.shape)
-    centre = np.array([bx - REACH_PX, by - REACH_PX], np.float32)
+    pixels) of the largest group of trusted pixels that move alike (temporal.motion_group, less
+    the snapped still pixels), or None when that group is the still one (the tracker snaps still
+    flow to zero), holds less than GROUP_SHARE of the trusted pixels (no motion most of the
+    picture shares: a fight, a zoom, a cut the flow did not catch), or is at the edge of
+    REACH_PX."""
+    near, centre = motion_group(flow, trusted, scale)
     if not centre.any() or np.abs(centre).max() == REACH_PX:
         return None
-    lo, hi = (centre - 1.0) / (sx, sy), (centre + 1.0) / (sx, sy)
-    near = cv2.bitwise_and(cv2.inRange(flow, tuple(map(float, lo)), tuple(map(float, hi))), trusted)
     near = cv2.bitwise_and(near, cv2.bitwise_not(cv2.inRange(flow, (0.0, 0.0), (0.0, 0.0))))  # not the snapped still
     if cv2.countNonZero(near) < GROUP_SHARE * cv2.countNonZero(trusted):
         return None
-    return np.array(cv2.mean(flow, near)[:2]) * (sx, sy)
+    return np.array(cv2.mean(flow, near)[:2]) * scale
 
 
 class PhaseLock:

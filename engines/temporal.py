@@ -129,18 +129,35 @@ def fade_fast(temporal: TemporalInputs, cells: tuple[float, float], grid: Coordi
     return replace(temporal, blend=temporal.blend * keep)
 
 
+REACH_PX = 32  # motion groups are looked for up to this many pixels a frame (processing frame) each way
+
+
+def motion_group(flow: np.ndarray, mask: np.ndarray, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The largest group of `mask`ed pixels (gh x gw uint8, 255 = use) that move alike: the fullest
+    1-pixel bin of their flow (gh x gw x 2 float32 (x, y) in flow pixels; `scale`: processing
+    pixels per flow pixel (x, y); one bin centred on no motion, REACH_PX each way) and the masked
+    pixels within 1 px of its centre. Returns the group (gh x gw uint8 mask) and its centre
+    (x, y whole processing pixels; REACH_PX at the histogram's edge)."""
+    sx, sy = scale
+    side, reach = 2 * REACH_PX + 1, REACH_PX + 0.5
+    hist = cv2.calcHist([flow], [0, 1], mask, [side, side], [-reach / sx, reach / sx, -reach / sy, reach / sy])
+    bx, by = np.unravel_index(int(np.argmax(hist)), hist.shape)
+    centre = np.array([bx - REACH_PX, by - REACH_PX], np.float32)
+    lo, hi = (centre - 1.0) / (sx, sy), (centre + 1.0) / (sx, sy)
+    return cv2.bitwise_and(cv2.inRange(flow, tuple(map(float, lo)), tuple(map(float, hi))), mask), centre
+
+
 MIN_TEXTURED = 0.05  # the share of the frame that must be textured for fill_flat to say how it moves
 ALIKE_SHARE = 0.7  # the share of the textured pixels that must move alike (fill_flat)
-REACH = 32  # fill_flat looks for the common motion within this many times `alike` each way (bins)
 
 
-def fill_flat(flow: np.ndarray, grey: np.ndarray, energy: float, alike: float) -> None:
+def fill_flat(flow: np.ndarray, grey: np.ndarray, energy: float, scale: tuple[float, float]) -> None:
     """In place: where `grey` (the flow's h x w uint8 grey frame) is flat, DIS has nothing to match
     and returns noise, and features reused along it are resampled by random fractions every frame
-    (the painted texture of a plain wall blurs); there the flow (h x w x 2 float32, flow pixels)
-    becomes the motion of the picture around the flat area, where the picture moves as a whole:
-    the mean flow of the largest group of textured pixels that move alike (the fullest
-    `alike`-wide bin of their flow and those within `alike` of its centre, as the phase lock's
+    (the painted texture of a plain wall blurs); there the flow (h x w x 2 float32, flow pixels;
+    `scale`: processing pixels per flow pixel, x and y) becomes the motion of the picture around
+    the flat area, where the picture moves as a whole: the mean flow of the largest group of
+    textured pixels that move alike within 1 px (`motion_group`, as the phase lock's
     dominant_motion), when it holds at least ALIKE_SHARE of them. The flat area then votes with
     the picture in the phase lock, which follows the motion (and moves the seed's texture with
     it) where the flat noise outvoted it, so the state there is copied by whole cells. Where the
@@ -154,12 +171,7 @@ def fill_flat(flow: np.ndarray, grey: np.ndarray, energy: float, alike: float) -
     count = cv2.countNonZero(textured)
     if count == textured.size or count < MIN_TEXTURED * textured.size:
         return
-    side, reach = 2 * REACH + 1, (REACH + 0.5) * alike  # `alike`-wide bins, one centred on no motion
-    hist = cv2.calcHist([flow], [0, 1], textured, [side, side], [-reach, reach, -reach, reach])
-    bins = np.unravel_index(int(np.argmax(hist)), hist.shape)
-    centre = (np.float32(bins) - REACH) * np.float32(alike)
-    lo, hi = tuple(map(float, centre - alike)), tuple(map(float, centre + alike))
-    group = cv2.bitwise_and(cv2.inRange(flow, lo, hi), textured)
+    group, _ = motion_group(flow, textured, scale)
     if cv2.countNonZero(group) < ALIKE_SHARE * count:
         return
     flow[textured == 0] = cv2.mean(flow, group)[:2]
@@ -208,12 +220,12 @@ class FlowTracker:
             return identity_inputs(core_hw)
 
         flow = self.dis.calc(grey, prev, None)  # current -> previous, in small-frame pixels
+        gh, gw = grey.shape
         if s.flat_energy > 0:
-            fill_flat(flow, grey, s.flat_energy, 1.0 / s.flow_downscale)  # alike within 1 px of the frame
+            fill_flat(flow, grey, s.flat_energy, (w / gw, h / gh))
         if s.still > 0:
             moving = cv2.compare(cv2.magnitude(*cv2.split(flow)), s.still / s.flow_downscale, cv2.CMP_GE)
             flow = cv2.bitwise_and(flow, flow, mask=moving)  # zero where still
-        gh, gw = grey.shape
         maps = cv2.add(self._grid(gh, gw), flow)
         warped = cv2.remap(prev, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         mismatch = cv2.blur(cv2.absdiff(warped, grey), (3, 3))

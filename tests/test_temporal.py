@@ -279,7 +279,7 @@ def test_flat_pixels_take_the_motion_the_textured_pixels_share(frames_small):
     flow = rng.normal(0.0, 0.2, (*grey.shape, 2)).astype(np.float32)
     flow[:, :128] += np.float32([1.5, -0.5])  # the textured part (and the plain edge it blurs into) moves alike
     filled = flow.copy()
-    fill_flat(filled, grey, 200.0, 0.5)
+    fill_flat(filled, grey, 200.0, (2.0, 2.0))
     motion = filled[0, -1]
     assert np.allclose(motion, [1.5, -0.5], atol=0.05)  # the textured part's motion
     assert (filled[:, 125:] == motion).all()  # the plain part (5x5 mean: its first columns see the texture)
@@ -290,15 +290,15 @@ def test_flat_pixels_take_the_motion_the_textured_pixels_share(frames_small):
     two_ways = flow.copy()
     two_ways[::2, :128, 0] -= 3.0  # every other row of the textured part moves the other way
     untouched = two_ways.copy()
-    fill_flat(untouched, grey, 200.0, 0.5)
+    fill_flat(untouched, grey, 200.0, (2.0, 2.0))
     assert np.array_equal(untouched, two_ways)
     textured = cv2.cvtColor(frames_small[5], cv2.COLOR_BGR2GRAY)
     untouched = flow.copy()
-    fill_flat(untouched, textured, 0.0, 0.5)  # nothing under energy 0
+    fill_flat(untouched, textured, 0.0, (2.0, 2.0))  # nothing under energy 0
     assert np.array_equal(untouched, flow)
     plain = np.full_like(grey, 128)
     plain[:4, :4] = textured[:4, :4]
-    fill_flat(untouched, plain, 200.0, 0.5)
+    fill_flat(untouched, plain, 200.0, (2.0, 2.0))
     assert np.array_equal(untouched, flow)
     with pytest.raises(ValueError, match="flat energy"):
         TemporalSettings(flat_energy=-1.0)
