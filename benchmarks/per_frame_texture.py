@@ -7,7 +7,8 @@ Reports the ratio per style and source, and each source's input sharpness (Lapla
 the input frame) so flat footage is told apart from textured footage. One source is made
 (train/evaluate.portrait_before_wall): a webcam's usual scene, a person (kodim04) before a plain
 wall (a soft vertical gradient with sensor noise of std 2/255), where only the wall above the
-person is measured.
+person is measured. The Sintel sequences that no training run has used (HELD_OUT: up to 4 frames
+each, the dark cave_4 and the snowy ambush_2 among them) stand in for footage we have not seen.
 
     python benchmarks/per_frame_texture.py --json docs/bench/per_frame_texture.json
 """
@@ -33,6 +34,9 @@ from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.train.evaluate import portrait_before_wall, read_clip  # noqa: E402
 
 PHOTO_SIZE = (640, 480)
+# Sintel sequences (DATA/video/sequences) outside every training run's motion data, and their frame folder
+HELD_OUT = {"alley_1": "sintel_alley_1/final", "alley_2": "sintel_alley_2/clean", "ambush_2": "sintel_ambush_2/final",
+            "bandage_1": "sintel_bandage_1/final", "cave_4": "sintel_cave_4/final", "market_5": "sintel_market_5/final"}
 WALL = (slice(20, 110), slice(20, 620))  # the part of plain_wall() measured: wall only
 
 
@@ -64,6 +68,10 @@ def main() -> int:
     for c in clip_paths:
         sources[c.stem] = (read_clip(c, 3 * args.frames)[::3], None)
     sources["plain_wall_kodim04_wall_only"] = ([plain_wall(data)], WALL)
+    for name, folder in HELD_OUT.items():
+        stills = sorted((data / "video" / "sequences" / folder).glob("*.png"))[:4]
+        if stills:
+            sources[f"held_out_sintel_{name}"] = ([cv2.imread(str(f)) for f in stills], None)
     names = args.style or bank.names
     report = {"cpu": cpu_class(), "bank": str(bank_dir), "frames_per_clip": args.frames, "sources": {}}
     for source, (frames, crop) in sources.items():

@@ -1,6 +1,8 @@
 """Training: the VGG loader, losses going down, resuming, `train-style`, and its bad input."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -103,6 +105,48 @@ def test_training_steps_reduce_the_loss(vgg, image_dir):
         opt.step()
         history.append(parts["loss"].item())
     assert history[-1] < 0.8 * history[0], history
+
+
+class _FixedMotion:
+    """A motion source that hands out one batch (prev, cur, grid, valid) with cur tracked for gradients."""
+
+    def __init__(self, batch):
+        self.fixed = batch
+
+    def batch(self, k):
+        return tuple(t[:k] for t in self.fixed)
+
+
+@needs_vgg
+def test_painted_motion_frames_join_the_content_and_style_losses(vgg, image_dir):
+    """With motion_painted, frame t of the motion batch is painted too: the style and content
+    losses reach it, while the other losses stay as they were (same random draws)."""
+    from stylecam.engines.checkpoint import load_bank, load_network
+    from stylecam.train import losses
+    from stylecam.train.loop import step_losses
+    from stylecam.train.motion import MotionCrops, frame_pairs
+
+    net, bank = load_network(paths.checkpoint()), load_bank(paths.checkpoint())
+    cfg = replace(_tiny_config(image_dir, "unused", 1), temporal_weight=10.0, motion_weight=10.0, net=net.config)
+    styles = torch.from_numpy(np.stack([bank.vector("starry_night"), bank.vector("udnie")]))
+    painting = cv2.cvtColor(cv2.imread(str(image_dir[1])), cv2.COLOR_BGR2RGB)
+    targets = losses.style_targets(vgg, [to_tensor(cv2.resize(painting, (128, 72)))] * 2)
+    frames = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in clip_frames(2, (160, 96), start=SHOT_START)]
+    prev, cur, grid, valid = MotionCrops(frame_pairs(frames, gaps=(1,), every=1), 64,
+                                         torch.Generator().manual_seed(0)).batch(2)
+    x = to_tensor(cv2.cvtColor(clip_frames(1, (64, 64), start=SHOT_START + 20)[0], cv2.COLOR_BGR2RGB)).repeat(2, 1, 1, 1)
+    idx = torch.tensor([0, 1])
+    parts = {}
+    for painted in (False, True):
+        motion = _FixedMotion((prev, cur.clone().requires_grad_(), grid, valid))
+        parts[painted] = step_losses(net, styles[idx], vgg, x, targets, idx, replace(cfg, motion_painted=painted),
+                                     torch.Generator().manual_seed(0), step=0, use_bf16=False, motion=motion)
+        (reach,) = torch.autograd.grad(parts[painted]["style"] + parts[painted]["content"], motion.fixed[1],
+                                       allow_unused=True)
+        assert (reach is not None and reach.abs().sum() > 0) == painted
+    for name in ("temporal", "motion"):
+        assert parts[True][name].item() == pytest.approx(parts[False][name].item(), rel=1e-6)
+    assert parts[True]["style"].item() != pytest.approx(parts[False]["style"].item(), rel=1e-3)
 
 
 @needs_vgg
@@ -505,13 +549,14 @@ def test_the_recurrent_loss_trains_the_temporal_path_as_it_runs():
     valid[..., 16:-16, 16:-24] = 1.0  # away from the frame's edges, which the shift changes
     style = torch.from_numpy(bank.vector("starry_night"))[None]
     batch = (prev.requires_grad_(), cur, grid, valid)
-    still = motion_losses(net, style, batch, 0.1, torch.Generator().manual_seed(0), (0.0, 0.0))
+    still, (frame_out, frame_in) = motion_losses(net, style, batch, 0.1, torch.Generator().manual_seed(0), (0.0, 0.0))
+    assert frame_in is cur and frame_out.shape == cur.shape  # frame t's output, and its input before the noise
     assert still["recurrent"].item() == pytest.approx(still["motion"].item(), rel=1e-6)
     (towards_target,) = torch.autograd.grad(still["recurrent"], prev, retain_graph=True)
     assert towards_target.abs().max() == 0  # the target (frame t-1's output) is fixed
     (both_ways,) = torch.autograd.grad(still["motion"], prev)
     assert both_ways.abs().max() > 0
-    moved = motion_losses(net, style, batch, 0.1, torch.Generator().manual_seed(0), (1.0, 1.0))
+    moved, _ = motion_losses(net, style, batch, 0.1, torch.Generator().manual_seed(0), (1.0, 1.0))
     assert moved["motion"].item() == pytest.approx(still["motion"].item(), rel=1e-6)
     assert moved["recurrent"].item() < 0.5 * moved["motion"].item()
     moved["recurrent"].backward()

@@ -6,7 +6,10 @@ Losses per step (weights relative to the content loss, 1.0):
                     content is the weighted sum over `content_layers` (default relu2_2 alone)
   temporal          the output for a crop vs the output for a randomly moved, noisy copy of it
   motion            real motion: the output for frame t vs the output for frame t-1 warped by the
-                    input's flow, on trusted pixels, with fresh noise on both frames
+                    input's flow, on trusted pixels, with fresh noise on both frames; with
+                    `motion_painted`, frame t's output also joins the content and style losses, so
+                    footage trained to be steady is trained to be painted too (without it, the dark
+                    and snowy clips of the motion data were painted flat: flat is steadiest)
 With `lock` "pixel" or "subpixel" (train for the run-time phase lock, engines/phase_lock.py) the
 translation of the temporal loss is rounded to whole cells and the motion loss's crops are cut
 along the dominant motion (train/motion.py): the network is not asked to do what the lock does.
@@ -73,6 +76,7 @@ class TrainConfig:
     noise: float = 0.02  # std of the noise added to moved and real-motion frames (RGB 0-1)
     motion_dirs: list[str] = field(default_factory=list)  # clips / frame folders for the motion loss
     motion_weight: float = 0.0
+    motion_painted: bool = False  # frame t of the motion batch also gets the content and style losses
     motion_batch: int = 2
     motion_short_side: int = 320
     motion_frames: int = 120  # frames read from each motion source
@@ -155,28 +159,31 @@ def seed_origins(net: Stylizer, n: int, gen: torch.Generator) -> torch.Tensor | 
 
 
 def motion_losses(net: Stylizer, style: torch.Tensor, batch, noise: float, gen: torch.Generator,
-                  strength: tuple[float, float] | None = None, beta: float = 0.0) -> dict[str, torch.Tensor]:
+                  strength: tuple[float, float] | None = None, beta: float = 0.0
+                  ) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """On a motion batch: "motion", the per-frame output of frame t vs that of frame t-1 warped by
     the input flow, on trusted pixels; with `strength` (the range a is drawn from) also
     "recurrent", the temporal path's output for frame t against the same target; beta: frame t
-    keeps that much of frame t-1's norm statistics (`pair_norms`, module doc)."""
-    prev, cur, grid, valid = batch
+    keeps that much of frame t-1's norm statistics (`pair_norms`, module doc). Also returns
+    frame t's per-frame output and its input before the noise, N x 3 x H x W RGB [0, 1]."""
+    prev, clean, grid, valid = batch
     noisy = lambda x: (x + torch.randn(x.shape, generator=gen) * noise).clamp(0, 1)  # noqa: E731
-    prev, cur = noisy(prev), noisy(cur)
+    prev, cur = noisy(prev), noisy(clean)
     origin = seed_origins(net, len(cur), gen)  # one for both frames: the seed stays on the scene
     p_prev, after = pair_norms(net, style, beta)
     f_prev = net.encode(prev, p_prev, origin)
     target = warp_to(net.decode(f_prev, p_prev, prev), grid)
     p = after()
     f_cur = net.encode(cur, p, origin)
-    parts = {"motion": masked_mse(net.decode(f_cur, p, cur), target, valid)}
+    y_cur = net.decode(f_cur, p, cur)
+    parts = {"motion": masked_mse(y_cur, target, valid)}
     if strength is not None:
         lo, hi = strength
         a = torch.empty(len(cur), 1, 1, 1).uniform_(lo, hi, generator=gen)
         blend = a * F.avg_pool2d(valid, DOWNSCALE)  # the trusted share of each core cell
         fused = f_cur + blend * (warp_cells(f_prev, grid) - f_cur)
         parts["recurrent"] = masked_mse(net.decode(fused, p, cur), target.detach(), valid)
-    return parts
+    return parts, (y_cur, clean)
 
 
 def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, targets: dict, idx: torch.Tensor,
@@ -189,15 +196,6 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
     y = net.decode(net.encode(x, p_first, origin), p_first, x)
     parts: dict[str, torch.Tensor] = {}
     loss = torch.zeros(())
-    if step >= cfg.perceptual_from:
-        with perceptual_autocast(use_bf16):
-            fy = vgg(y)
-            with torch.no_grad():
-                fx = vgg(x, last=losses.deepest(cfg.content_layers))  # the content target needs no deeper layer
-        parts["content"] = sum(w * losses.content_loss(fy, fx, layer) for layer, w in cfg.content_layers.items())
-        boost = torch.tensor([cfg.style_boost.get(name, 1.0) for name in cfg.styles])[idx]
-        parts["style"] = losses.style_loss(fy, targets, idx, boost)
-        loss = parts["content"] + cfg.style_weight * parts["style"]
     if cfg.temporal_weight:
         theta = losses.random_motion(n, generator=gen)
         if cfg.lock != "off":  # the lock follows translation: only whole cells of it are the network's
@@ -213,14 +211,28 @@ def step_losses(net: Stylizer, style: torch.Tensor, vgg, x: torch.Tensor, target
         parts["temporal"] = losses.temporal_loss(y, net.decode(net.encode(moved, p_moved, origin), p_moved, moved),
                                                  theta)
         loss = loss + cfg.temporal_weight * parts["temporal"]
+    painted = [(y, x, idx)]  # outputs, their inputs and styles, for the content and style losses
     if motion is not None:
         k = min(cfg.motion_batch, n)  # the batch's first styles
         strength = cfg.recurrent_strength if cfg.recurrent_weight else None
-        moving = motion_losses(net, style[:k], motion.batch(k), cfg.noise, gen, strength, cfg.norm_smoothing)
+        moving, (y_cur, cur) = motion_losses(net, style[:k], motion.batch(k), cfg.noise, gen, strength,
+                                             cfg.norm_smoothing)
         parts.update(moving)
         loss = loss + cfg.motion_weight * moving["motion"]
         if "recurrent" in moving:
             loss = loss + cfg.recurrent_weight * moving["recurrent"]
+        if cfg.motion_painted:
+            painted.append((y_cur, cur, idx[:k]))
+    if step >= cfg.perceptual_from:
+        ys, xs, ids = (torch.cat(t) for t in zip(*painted))
+        with perceptual_autocast(use_bf16):
+            fy = vgg(ys)
+            with torch.no_grad():
+                fx = vgg(xs, last=losses.deepest(cfg.content_layers))  # the content target needs no deeper layer
+        parts["content"] = sum(w * losses.content_loss(fy, fx, layer) for layer, w in cfg.content_layers.items())
+        boost = torch.tensor([cfg.style_boost.get(name, 1.0) for name in cfg.styles])[ids]
+        parts["style"] = losses.style_loss(fy, targets, ids, boost)
+        loss = loss + parts["content"] + cfg.style_weight * parts["style"]
     weight = distill_weight(cfg, step)
     if teacher is not None and weight > 0:
         with torch.no_grad():

@@ -41,6 +41,8 @@ def cmd_train(args) -> int:
 
     if args.recurrent_weight and not args.motion:
         raise UsageError("--recurrent-weight needs --motion (the loss runs on real-motion frames)")
+    if args.motion_painted and not args.motion:
+        raise UsageError("--motion-painted needs --motion (the losses run on real-motion frames)")
     if not 0.0 <= args.norm_smoothing < 1.0:
         raise UsageError(f"--norm-smoothing must be in [0, 1), got {args.norm_smoothing}")
     if args.seed_period < 0 or args.seed_period % DOWNSCALE:
@@ -69,7 +71,8 @@ def cmd_train(args) -> int:
                       style_boost=_style_boosts(args.style_boost or [], styles),
                       temporal_weight=args.temporal_weight, seed=args.seed,
                       motion_dirs=motion, motion_weight=args.motion_weight if motion else 0.0,
-                      recurrent_weight=args.recurrent_weight, lock=args.lock, norm_smoothing=args.norm_smoothing,
+                      recurrent_weight=args.recurrent_weight, motion_painted=args.motion_painted, lock=args.lock,
+                      norm_smoothing=args.norm_smoothing,
                       warm_start=args.warm_start or "", distill_weight=args.distill_weight,
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
@@ -157,6 +160,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--motion-weight", type=float, default=200.0)
     s.add_argument("--recurrent-weight", type=float, default=0.0,
                    help="the temporal path's loss on the real-motion frames (needs --motion)")
+    s.add_argument("--motion-painted", action="store_true",
+                   help="the real-motion frames also get the content and style losses (needs --motion): "
+                        "footage trained to be steady is trained to be painted too")
     s.add_argument("--norm-smoothing", type=float, default=0.0, metavar="BETA",
                    help="the moved view and frame t keep BETA of the first view's norm statistics, as the "
                         "run-time smoothing does (0: each view its own)")
