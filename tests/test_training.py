@@ -580,7 +580,7 @@ def test_with_norm_smoothing_frame_t_keeps_frame_t_minus_1s_statistics():
     batch = (to_tensor(a), to_tensor(np.ascontiguousarray(cur)), _shift_grid(1, 96, 96, 0.0), valid)
     style = torch.from_numpy(bank.vector("starry_night"))[None]
     with torch.no_grad():
-        top = {beta: motion_losses(net, style, batch, 0.0, torch.Generator().manual_seed(0), beta=beta)["motion"].item()
+        top = {beta: motion_losses(net, style, batch, 0.0, torch.Generator().manual_seed(0), beta=beta)[0]["motion"].item()
                for beta in (0.0, 0.9, 0.9999)}
     assert top[0.9] < 0.8 * top[0.0], top
     assert top[0.9999] < 0.1 * top[0.0], top
@@ -598,7 +598,7 @@ def test_kept_norm_statistics_carry_their_gradient():
     frames = [cv2.cvtColor(clip_frames(1, (96, 96), start=SHOT_START + k)[0], cv2.COLOR_BGR2RGB) for k in (5, 25)]
     batch = (to_tensor(frames[0]), to_tensor(frames[1]), _shift_grid(1, 96, 96, 0.0), torch.ones(1, 1, 96, 96))
     style = torch.from_numpy(bank.vector("starry_night"))[None]
-    loss = motion_losses(net, style, batch, 0.0, torch.Generator().manual_seed(0), beta=0.9)["motion"]
+    loss = motion_losses(net, style, batch, 0.0, torch.Generator().manual_seed(0), beta=0.9)[0]["motion"]
     weight, bias = net.enc2.weight, net.enc2.bias
     grad_w, grad_b = torch.autograd.grad(loss, [weight, bias])
     along_scale = (grad_w * weight).sum() + (grad_b * bias).sum()  # d loss / d k for weights k * (W, b) at k = 1
