@@ -309,11 +309,13 @@ def test_a_plain_wall_keeps_its_painted_texture_when_a_hand_held_camera_wanders(
     on the plain wall DIS returns noise, and the state reused along it is resampled by random
     fractions each frame, which blurs the texture the seed paints there. With the flat pixels
     taking the textured pixels' motion the wall's temporal output keeps more of the per-frame
-    sharpness (at 640x480 the shipped bank: 0.81-0.92 against 0.56-0.87, docs/benchmarks.md)."""
+    sharpness. At the default processing size, 640x480, where the target (0.8) is set: the wall
+    left of the portrait keeps 0.88 of it in the shipped bank (docs/benchmarks.md, thirteenth
+    session, where the smaller sizes' figures are too)."""
     from stylecam.train.evaluate import handheld_camera_clip, portrait_before_wall
 
-    frames = handheld_camera_clip(portrait_before_wall(clip_frames(1, start=SHOT_START)[0]), 16, (320, 240))
-    wall = (slice(8, 232), slice(8, 72))  # left of the portrait (which starts near x 88 at this size)
+    frames = handheld_camera_clip(portrait_before_wall(clip_frames(1, start=SHOT_START)[0]), 16, (640, 480))
+    wall = (slice(16, 464), slice(16, 144))  # left of the portrait (which starts at x 200)
 
     def wall_sharpness(settings: TemporalSettings) -> float:
         stylizer = VideoStylizer(ort_engine, bank.vector("starry_night"), settings)

@@ -1078,3 +1078,42 @@ def test_style_mix_takes_each_picked_style_from_its_state(tmp_path):
     torch.save(renamed, tmp_path / "renamed.pt")
     with pytest.raises(MixError, match="has no style 'udnie'"):
         mix_styles(paths.checkpoint(), tmp_path / "refused.pt", {"udnie": ((tmp_path / "renamed.pt", 1.0),)})
+
+
+def test_state_blend_interpolates_the_network_and_the_vectors(tmp_path):
+    """Two states of one layout blend weight by weight, each style at the blend's weight or its
+    own; states of another layout or other styles, and weights outside [0, 1], are refused and
+    nothing is written then."""
+    from stylecam.train.state_blend import BlendError, blend_states, main
+
+    base = torch.load(paths.checkpoint(), map_location="cpu", weights_only=True)
+    tuned = {**base, "net": {k: v + 0.01 if v.is_floating_point() else v for k, v in base["net"].items()},
+             "styles": base["styles"] + 0.02, "step": base["step"] + 100}
+    torch.save(tuned, tmp_path / "tuned.pt")
+    out = tmp_path / "blend.pt"
+    blend_states(paths.checkpoint(), tmp_path / "tuned.pt", 0.25, out, {"udnie": 1.0})
+    blend = torch.load(out, map_location="cpu", weights_only=True)
+    assert blend["step"] == tuned["step"] and blend["names"] == base["names"]
+    for k, v in base["net"].items():
+        expected = v + 0.0025 if v.is_floating_point() else v
+        torch.testing.assert_close(blend["net"][k], expected)
+    i = base["names"].index("udnie")
+    torch.testing.assert_close(blend["styles"][i], tuned["styles"][i])
+    others = [k for k in range(len(base["names"])) if k != i]
+    torch.testing.assert_close(blend["styles"][others], base["styles"][others] + 0.005)
+
+    key = next(k for k, v in base["net"].items() if v.dim() == 4)
+    reshaped = {**tuned, "net": {**tuned["net"], key: tuned["net"][key][:1]}}
+    torch.save(reshaped, tmp_path / "reshaped.pt")
+    with pytest.raises(BlendError, match="network layouts"):
+        blend_states(paths.checkpoint(), tmp_path / "reshaped.pt", 0.5, tmp_path / "refused.pt")
+    renamed = {**tuned, "names": ["x" + n for n in base["names"]]}
+    torch.save(renamed, tmp_path / "renamed.pt")
+    with pytest.raises(BlendError, match="different styles"):
+        blend_states(paths.checkpoint(), tmp_path / "renamed.pt", 0.5, tmp_path / "refused.pt")
+    with pytest.raises(BlendError, match="no style 'sunflowers'"):
+        blend_states(paths.checkpoint(), tmp_path / "tuned.pt", 0.5, tmp_path / "refused.pt", {"sunflowers": 0.5})
+    assert main([str(paths.checkpoint()), str(tmp_path / "tuned.pt"), "1.5", str(tmp_path / "refused.pt")]) == 2
+    assert main([str(paths.checkpoint()), str(tmp_path / "tuned.pt"), "0.5", str(tmp_path / "refused.pt"),
+                 "udnie=half"]) == 2
+    assert not (tmp_path / "refused.pt").exists()
