@@ -310,8 +310,8 @@ def test_a_plain_wall_keeps_its_painted_texture_when_a_hand_held_camera_wanders(
     fractions each frame, which blurs the texture the seed paints there. With the flat pixels
     taking the textured pixels' motion the wall's temporal output keeps more of the per-frame
     sharpness. At the default processing size, 640x480, where the target (0.8) is set: the wall
-    left of the portrait keeps 0.88 of it in the shipped bank (docs/benchmarks.md, thirteenth
-    session, where the smaller sizes' figures are too)."""
+    left of the portrait keeps 0.88 of it in the shipped bank (the smaller sizes' figures:
+    docs/design-notes.md, "A steady state and its painted fine-tune, blended")."""
     from stylecam.train.evaluate import handheld_camera_clip, portrait_before_wall
 
     frames = handheld_camera_clip(portrait_before_wall(clip_frames(1, start=SHOT_START)[0]), 16, (640, 480))
