@@ -6,7 +6,7 @@ bank is such a blend ("v2MB", assets/TRAINING.md).
     python -m stylecam.train.state_blend A B T OUT [NAME=T_NAME ...]
 
 writes OUT: B's state (its step, names, optimizer and settings) with the blended weights and
-vectors, NAME's vector blended at T_NAME instead of T. Refuses states whose network layouts or
+vectors, NAME's vector blended at T_NAME instead of T, and without B's `style_sources`. Refuses states whose network layouts or
 style names differ, and weights outside [0, 1]."""
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def blend_states(a: Path, b: Path, t: float, out: Path, own: dict[str, float] | 
         if v.is_floating_point():
             sb["net"][k] = torch.lerp(sa["net"][k], v, t)
     ts = torch.tensor([own.get(n, t) for n in sb["names"]], dtype=sb["styles"].dtype).unsqueeze(1)
-    sb["styles"] = sa["styles"] + ts * (sb["styles"] - sa["styles"])
+    sb["styles"] = torch.lerp(sa["styles"], sb["styles"], ts)
+    sb.pop("style_sources", None)  # b's vectors' provenance (style_mix) no longer describes them
     sb["blended_from"] = {"a": Path(a).name, "b": Path(b).name, "t": t, **{f"t_{n}": w for n, w in own.items()}}
     save_atomic(sb, out)
 
