@@ -128,6 +128,8 @@ def main() -> int:
     p.add_argument("--fast", help="fast-motion fades to run each variant with, LO:HI core cells each or 'none' (e.g. "
                    "1:3,2:5,none; named VARIANT_fastLO_HI; TemporalSettings.fast_cells); default: its own")
     p.add_argument("--bank", type=Path, help="a folder from `stylecam export` to measure instead of assets/")
+    p.add_argument("--size", help="WxH: every clip resized to this processing size (as `--size auto` steps "
+                   "down to); default: the clips' own, 640x480 for the made-up ones")
     p.add_argument("--json", type=Path)
     p.add_argument("--sheet", type=Path, help="also write the picture described above here (.jpg)")
     args = p.parse_args()
@@ -141,23 +143,26 @@ def main() -> int:
         variants = {f"{name}_fast{'none' if c is None else '%g_%g' % c}": replace(settings, fast_cells=c)
                     for name, settings in variants.items() for c in fades}
     data = Path(args.data)
+    size = tuple(int(n) for n in args.size.split("x")) if args.size else None
+    sized = (lambda frames: [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]) if size else (  # noqa: E731
+        lambda frames: frames)
     if args.bank:
         engine, bank = OrtEngine(args.bank / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.bank / paths.STYLE_BANK)
     else:
         engine, bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    report = {"cpu": cpu_class(), "graph": engine.graph, "bank": str(args.bank or "assets")}
+    report = {"cpu": cpu_class(), "graph": engine.graph, "bank": str(args.bank or "assets"), "size": args.size or "own"}
     if "quality" in args.parts.split(","):
         clip_paths = [Path(c) for c in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
-        clips = {c.stem: read_clip(c, args.clip_frames) for c in clip_paths}
-        still = static_camera_clip(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), 300, (640, 480))
+        clips = {c.stem: sized(read_clip(c, args.clip_frames)) for c in clip_paths}
+        still = static_camera_clip(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), 300, size or (640, 480))
         report["quality"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
                                     args.style or ["starry_night", "udnie"], clips, still, variants, log)
     if "handheld" in args.parts.split(","):
         photo = cv2.imread(str(data / "content" / "kodak" / "kodim04.png"))
-        clips = {"handheld_kodim04_640x480": handheld_camera_clip(photo, 60, (640, 480)),
-                 "handheld_kodim04_before_a_wall": handheld_camera_clip(portrait_before_wall(photo), 60, (640, 480)),
-                 "still_camera_kodim04_sways_before_a_wall": person_sways_clip(photo, 60)}
+        clips = {"handheld_kodim04_%dx%d" % (size or (640, 480)): handheld_camera_clip(photo, 60, size or (640, 480)),
+                 "handheld_kodim04_before_a_wall": handheld_camera_clip(portrait_before_wall(photo), 60, size or (640, 480)),
+                 "still_camera_kodim04_sways_before_a_wall": sized(person_sways_clip(photo, 60))}
         report["handheld"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
                                      args.style or ["starry_night", "udnie"], clips, [], variants, log)
     if "timing" in args.parts.split(","):

@@ -19,11 +19,12 @@ import cv2
 import numpy as np
 
 from stylecam.engines.backends import Engine
+from stylecam.engines.bands import RowBands
 from stylecam.engines.contract import DOWNSCALE, REGION_DOWNSCALE
 from stylecam.engines.output_blend import OutputBlender
 from stylecam.engines.person_mask import MaskSettings, MaskTracker
 from stylecam.engines.phase_lock import PhaseLock
-from stylecam.engines.subpixel import passes, shifted_plane
+from stylecam.engines.subpixel import LOBES, passes, shifted_plane
 from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
 from stylecam.engines.seed import StemInput, seed_tile
 from stylecam.engines.segmenter import PersonSegmenter
@@ -94,7 +95,8 @@ class VideoStylizer:
         # a seeded engine's whole stem input, written here (seed.py): the seed cut only when it moves
         self._stem = StemInput(seed_tile(engine.seed_period)) if getattr(engine, "seeded", False) else None
         self._planes: list[np.ndarray] = []  # the engine's input split into its channels (uint8)
-        self._shifted: np.ndarray | None = None  # 4 x H x W float32: the output moved by the lock's shift, scratch
+        self._shifted: np.ndarray | None = None  # 2 x 4 x rows x W float32: each band's shifted planes and scratch
+        self._bands = RowBands()  # the per-pixel steps around the engine, in two bands at once
 
     def reset(self) -> None:
         """Forget the previous frame (the next one is stylised on its own)."""
@@ -159,9 +161,14 @@ class VideoStylizer:
             ox, oy = offset
             cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101, dst=canvas)
             padded = canvas
-        cv2.split(padded, self._planes)  # contiguous planes convert in half the time of strided ones
-        for c in range(3):  # BGR HWC uint8 -> RGB CHW float32 / 255
-            np.multiply(self._planes[2 - c], np.float32(1.0 / 255.0), out=blob[0, c], casting="unsafe")
+
+        def convert(_band: int, r0: int, r1: int) -> None:
+            planes = [p[r0:r1] for p in self._planes]
+            cv2.split(padded[r0:r1], planes)  # contiguous planes convert in half the time of strided ones
+            for c in range(3):  # BGR HWC uint8 -> RGB CHW float32 / 255
+                np.multiply(planes[2 - c], np.float32(1.0 / 255.0), out=blob[0, c, r0:r1], casting="unsafe")
+
+        self._bands.run(convert, ch)
         return blob
 
     def _image(self, output: np.ndarray, offset: tuple[int, int], shift: tuple[float, float] | None,
@@ -169,13 +176,23 @@ class VideoStylizer:
         """The engine's 1 x 3 x CH x CW float32 RGB [0, 1] output as an H x W x 3 uint8 BGR frame,
         cut out of the canvas at `offset` and moved by `shift` (x, y pixels, under one; None: not)."""
         (ox, oy), (h, w) = offset, hw
-        planes = [output[0, c, oy:oy + h, ox:ox + w] for c in (2, 1, 0)]
-        if shift is not None:
-            if self._shifted is None or self._shifted.shape != (4, h, w):
-                self._shifted = np.empty((4, h, w), np.float32)  # three planes and the scratch
-            filters = passes(shift)
-            planes = [shifted_plane(p, filters, self._shifted[3], self._shifted[i]) for i, p in enumerate(planes)]
-        return cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes])
+        filters = passes(shift) if shift is not None else []
+        band_rows = h - h // 2 + 2 * LOBES  # the larger band and the rows its filters read
+        if self._shifted is None or self._shifted.shape != (2, 4, band_rows, w):
+            self._shifted = np.empty((2, 4, band_rows, w), np.float32)
+        image = np.empty((h, w, 3), np.uint8)  # new each frame: the caller may keep it
+
+        def convert(band: int, r0: int, r1: int) -> None:
+            # a band's rows with the LOBES rows either side its filters read: the whole
+            # image's result (up to float rounding), the filters reflecting at its own top and bottom only
+            a, b = (max(r0 - LOBES, 0), min(r1 + LOBES, h)) if filters else (r0, r1)
+            scratch = self._shifted[band, :, :b - a]
+            planes = [shifted_plane(output[0, c, oy + a:oy + b, ox:ox + w], filters, scratch[3], scratch[i])
+                      for i, c in enumerate((2, 1, 0))]
+            cv2.merge([cv2.convertScaleAbs(p[r0 - a:r1 - a], alpha=255.0) for p in planes], dst=image[r0:r1])
+
+        self._bands.run(convert, h)
+        return image
 
     def _seed_origin(self, offset: tuple[int, int] | None) -> tuple[int, int]:
         """(x, y) core cells of the seed tile under the engine input's top-left cell: the canvas
@@ -217,6 +234,7 @@ class VideoStylizer:
             warp_state(self.state, temporal.maps, out=self._prev)
         t2 = time.perf_counter()
         blob = self._blob(padded, offset)
+        graph_input = blob if self._stem is None else self._stem.finish(self._seed_origin(offset))
         t2b = time.perf_counter()
 
         mask = None
@@ -227,7 +245,6 @@ class VideoStylizer:
         style, style_b = self.regions.styles(self.style)
         t3 = time.perf_counter()
 
-        graph_input = blob if self._stem is None else self._stem.finish(self._seed_origin(offset))
         smooth = s.strength > 0.0 and s.norm_smoothing > 0.0 and hasattr(self.engine, "run_smoothed")
         if style_b is None and smooth:  # the norm statistics carried with the state, and reset with it
             carried = not temporal.reset and self.norm_stats is not None

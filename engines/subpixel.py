@@ -30,9 +30,16 @@ def taps(t: float) -> tuple[np.ndarray, int] | None:
     if abs(t) < SKIP_PX:
         return None
     i0 = math.floor(t)
-    d = np.arange(-LOBES + 1, LOBES + 1) - (t - i0)  # the taps' distances from the sample point
-    w = np.sinc(d) * np.sinc(d / LOBES)
+    w = np.array([_lanczos(k - (t - i0)) for k in range(-LOBES + 1, LOBES + 1)])  # at the taps' distances
     return (w / w.sum()).astype(np.float32), LOBES - 1 - i0
+
+
+def _lanczos(d: float) -> float:
+    """sinc(d) sinc(d / LOBES), in scalar math: numpy's sinc on 8 values costs ten times more."""
+    if d == 0.0:
+        return 1.0
+    x = math.pi * d
+    return math.sin(x) * math.sin(x / LOBES) * LOBES / (x * x)
 
 
 def passes(shift: tuple[float, float]) -> list[tuple[np.ndarray, tuple[int, int]]]:

@@ -262,6 +262,59 @@ def test_subpixel_taps_move_a_smooth_picture_by_the_fraction():
     assert shifted_plane(plane, [], None, None) is plane
 
 
+class OutputRecorder(FrameEngine):
+    """A FrameEngine that keeps its last output (the whole canvas, before the stylizer cuts and shifts it)."""
+
+    def run(self, image, style, prev, blend):
+        self.last, state = super().run(image, style, prev, blend)
+        return self.last, state
+
+
+def test_the_output_shifted_in_two_bands_is_the_whole_output_shifted(frames_small):
+    """The sub-pixel shift and the conversion to uint8 run in two bands of rows at once
+    (engines/bands.py), each reading the rows its filters reach past its edge: the frame is the
+    whole cut-out shifted in one piece, up to float rounding."""
+    from stylecam.engines.subpixel import passes, shifted_plane
+
+    engine = OutputRecorder()
+    stylizer = VideoStylizer(engine, np.zeros(4, np.float32), TemporalSettings())
+    both_axes = 0
+    for frame in subpixel_pan(frames_small, (1.3, 0.45)):
+        out = stylizer.step(frame).image
+        (ox, oy), shift, (h, w) = stylizer.phase.offset, tuple(stylizer.phase.shift), out.shape[:2]
+        filters = passes(shift)
+        both_axes += len(filters) == 2
+        scratch = np.empty((2, h, w), np.float32)
+        planes = [shifted_plane(np.ascontiguousarray(engine.last[0, c, oy:oy + h, ox:ox + w]), filters, scratch[0],
+                                scratch[1]).copy() for c in (2, 1, 0)]
+        whole = cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes]).astype(int)
+        assert np.abs(out - whole).max() <= 1 and (out != whole).mean() < 1e-3
+    assert both_axes >= 10  # the rows' filter ran, whose reach crosses the bands' edge
+
+
+def test_row_bands_cover_every_row_once_and_pass_errors_on():
+    from stylecam.engines.bands import MIN_ROWS, RowBands
+
+    bands = RowBands()
+    for rows in (MIN_ROWS - 1, MIN_ROWS, 481):
+        seen = np.zeros(rows, int)
+        calls = []
+
+        def mark(band, r0, r1):
+            calls.append(band)
+            seen[r0:r1] += 1
+
+        bands.run(mark, rows)
+        assert (seen == 1).all() and sorted(calls) == ([0] if rows < MIN_ROWS else [0, 1])
+
+    def fail(band, r0, r1):
+        if band == 1:
+            raise ValueError("band 1 failed")
+
+    with pytest.raises(ValueError, match="band 1 failed"):
+        bands.run(fail, 200)
+
+
 def cell_phase(grey: np.ndarray) -> np.ndarray:
     """(x, y) position in pixels, modulo one core cell, of the 8-pixel period in a picture."""
     h, w = grey.shape

@@ -1,0 +1,34 @@
+"""Per-pixel work on an image split into two bands of rows, one done on a helper thread while the
+caller's thread does the other. The pipeline's steps around the engine call (the frame into the
+engine's input, the output shifted by the phase lock's fraction and back to uint8) run when the
+engine leaves both cores idle; the OpenCV and numpy calls they make release the GIL, so two bands
+take about two thirds of one's time (docs/benchmarks.md, "Pipeline overhead on two cores").
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+MIN_ROWS = 64  # fewer rows than this run in one band: the hand-over would cost more than it saves
+
+
+class RowBands:
+    """Runs work(band, r0, r1) over rows [0, rows) in two bands at once (band 0 on the caller's
+    thread, band 1 on a helper thread started at the first call)."""
+
+    def __init__(self):
+        self._helper: ThreadPoolExecutor | None = None
+
+    def run(self, work: Callable[[int, int, int], None], rows: int) -> None:
+        """Returns when both bands are done; an exception in either is raised here."""
+        if rows < MIN_ROWS:
+            work(0, 0, rows)
+            return
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="stylecam-band")
+        half = rows // 2
+        other = self._helper.submit(work, 1, half, rows)
+        try:
+            work(0, 0, half)
+        finally:
+            other.result()
