@@ -53,7 +53,9 @@ from stylecam.train.evaluate import (handheld_camera_clip, person_sways_clip, po
 PER_FRAME = TemporalSettings(strength=0.0)
 LOCK = {"off": TemporalSettings(phase_lock=False), "pixel": TemporalSettings(phase_lock=True, subpixel=False),
         "subpixel": TemporalSettings(phase_lock=True, subpixel=True),
-        "subpixel_dis_flat": TemporalSettings(phase_lock=True, subpixel=True, flat_energy=0.0)}
+        "subpixel_dis_flat": TemporalSettings(phase_lock=True, subpixel=True, flat_energy=0.0),
+        # as before the fourteenth session: the flow at 1/8 and the fast fade at (1, 3) cells at every size
+        "subpixel_fixed_scale": TemporalSettings(phase_lock=True, subpixel=True, flow_min_width=0, fast_width=0)}
 
 
 def outputs(engine, style: np.ndarray, frames: list[np.ndarray], settings: TemporalSettings) -> list[np.ndarray]:
@@ -85,7 +87,7 @@ def quality(engine, bank: StyleBank, v1, v1_bank: StyleBank, names: list[str], c
         per_frame = mean_sharpness(outputs(engine, bank.vector(name), still, PER_FRAME)[late])
         row = {f"lock_{lock}_still_sharpness": round(mean_sharpness(outputs(engine, bank.vector(name), still, s)[late])
                                                      / per_frame, 3) for lock, s in variants.items()}
-        report.setdefault("still_camera_kodim04_640x480", {})[name] = row
+        report.setdefault("still_camera_kodim04_%dx%d" % (still[0].shape[1], still[0].shape[0]), {})[name] = row
         log(f"still {name}: {json.dumps(row)}")
     return report
 

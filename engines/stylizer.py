@@ -220,8 +220,9 @@ class VideoStylizer:
             shift = tuple(self.phase.shift) if s.subpixel else None
             core = (core[0] + 1, core[1] + 1)
             temporal = self.phase.canvas_inputs(temporal, core)
-        if s.fast_cells is not None:
-            temporal = fade_fast(temporal, s.fast_cells, self._cells)
+        fast = s.fast_fade(pw)
+        if fast is not None:
+            temporal = fade_fast(temporal, fast, self._cells)
         state_shape = (1, *core, self.engine.core_channels)
         if self._prev is None or self._prev.shape != state_shape:
             self._prev = np.zeros(state_shape, np.float32)

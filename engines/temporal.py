@@ -30,6 +30,10 @@ class TemporalSettings:
     4 pixels; each level halves it). Features reused along flow estimated at 1/8 of the processing
     size flickered 11-25 % less on a pan and a running llama than along the DIS preset's level 2
     of a 1/4 copy (1/16), the setting before (docs/design-notes.md).
+    flow_min_width: the grey copy is kept at least this many pixels wide: frames narrower than
+    flow_downscale * flow_min_width divide by less (`flow_divisor`; at 320x240 by 4, not 8), as
+    the sizes `--size auto` steps down to flickered more with a coarser copy (docs/benchmarks.md,
+    "Flow at the smaller processing sizes"); 0 divides by flow_downscale at every size.
     tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
     scene_cut: mean absolute grey difference (0-1) above which the state is reset.
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
@@ -47,12 +51,18 @@ class TemporalSettings:
     rest; 0.9 keeps fast motion sharp, 0.97 is steadier (docs/design-notes.md).
     fast_cells: (lo, hi) core cells (8 px) a cell moved since the last frame, on the network's
     grid (after the phase lock): its features are reused fully up to lo and not at all from hi
-    (`fade_fast`); None reuses them at any speed."""
+    (`fade_fast`); None reuses them at any speed. fast_width: fast_cells hold for frames at least
+    this many pixels wide; narrower ones scale them by width / fast_width (`fast_fade`; at 320x240
+    0.5 to 1.5 cells), so that the fade starts at the same speed across the picture as at 640x480,
+    where it was set: at a fixed (1, 3) the fast dark Sintel cave at 320x240 kept 0.61-0.73 of
+    its per-frame sharpness (docs/benchmarks.md, "Flow at the smaller processing sizes"); 0
+    never scales them."""
 
     strength: float = 0.8
     output_share: float = 0.0
     flow_downscale: int = 8
     flow_finest_scale: int = 0
+    flow_min_width: int = 80
     tolerance: float = 0.1
     scene_cut: float = 0.15
     still: float = 0.5
@@ -61,21 +71,37 @@ class TemporalSettings:
     subpixel: bool = True
     norm_smoothing: float = 0.9
     fast_cells: tuple[float, float] | None = (1.0, 3.0)
+    fast_width: int = 640
+
+    def flow_divisor(self, width: int) -> int:
+        """What the flow's grey copy of a frame `width` pixels wide divides its size by."""
+        if self.flow_min_width == 0:
+            return self.flow_downscale
+        return max(1, min(self.flow_downscale, width // self.flow_min_width))
+
+    def fast_fade(self, width: int) -> tuple[float, float] | None:
+        """fast_cells for frames `width` pixels wide."""
+        if self.fast_cells is None or width >= self.fast_width:
+            return self.fast_cells
+        k = width / self.fast_width
+        return (self.fast_cells[0] * k, self.fast_cells[1] * k)
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"temporal strength must be in [0, 1], got {self.strength}")
         if not 0.0 <= self.output_share <= 1.0:
             raise ValueError(f"output share must be in [0, 1], got {self.output_share}")
-        if self.flow_downscale < 1 or self.flow_finest_scale < 0:
-            raise ValueError(f"flow downscale must be >= 1 and finest scale >= 0, got {self.flow_downscale}, "
-                             f"{self.flow_finest_scale}")
+        if self.flow_downscale < 1 or self.flow_finest_scale < 0 or self.flow_min_width < 0:
+            raise ValueError(f"flow downscale must be >= 1, finest scale and minimum width >= 0, got "
+                             f"{self.flow_downscale}, {self.flow_finest_scale}, {self.flow_min_width}")
         if self.flat_energy < 0.0:
             raise ValueError(f"flat energy must be >= 0, got {self.flat_energy}")
         if not 0.0 <= self.norm_smoothing < 1.0:
             raise ValueError(f"norm smoothing must be in [0, 1), got {self.norm_smoothing}")
         if self.fast_cells is not None and not 0.0 <= self.fast_cells[0] < self.fast_cells[1]:
             raise ValueError(f"fast cells must be 0 <= lo < hi, got {self.fast_cells}")
+        if self.fast_width < 0:
+            raise ValueError(f"fast width must be >= 0, got {self.fast_width}")
 
 
 @dataclass
@@ -211,7 +237,8 @@ class FlowTracker:
         """frame_bgr: the processing-size frame, H x W x 3 uint8 BGR; core_hw: the core's (h, w)."""
         s = self.settings
         h, w = frame_bgr.shape[:2]
-        small = (max(8, w // s.flow_downscale), max(8, h // s.flow_downscale))
+        divisor = s.flow_divisor(w)
+        small = (max(8, w // divisor), max(8, h // divisor))
         grey = cv2.resize(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), small, interpolation=cv2.INTER_AREA)
         prev, self.prev_grey = self.prev_grey, grey
         if s.strength == 0.0 or prev is None or prev.shape != grey.shape:
@@ -224,7 +251,7 @@ class FlowTracker:
         if s.flat_energy > 0:
             fill_flat(flow, grey, s.flat_energy, (w / gw, h / gh))
         if s.still > 0:
-            moving = cv2.compare(cv2.magnitude(*cv2.split(flow)), s.still / s.flow_downscale, cv2.CMP_GE)
+            moving = cv2.compare(cv2.magnitude(*cv2.split(flow)), s.still / divisor, cv2.CMP_GE)
             flow = cv2.bitwise_and(flow, flow, mask=moving)  # zero where still
         maps = cv2.add(self._grid(gh, gw), flow)
         warped = cv2.remap(prev, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -182,6 +182,23 @@ def test_invalid_strength_is_rejected():
         TemporalSettings(flow_downscale=0)
     with pytest.raises(ValueError, match="finest scale"):
         TemporalSettings(flow_finest_scale=-1)
+    with pytest.raises(ValueError, match="minimum width"):
+        TemporalSettings(flow_min_width=-1)
+    with pytest.raises(ValueError, match="fast width"):
+        TemporalSettings(fast_width=-1)
+
+
+def test_the_flow_copy_keeps_its_width_at_the_smaller_processing_sizes(frames_small):
+    """1/8 of the frame down to 640 px wide; narrower frames (as `--size auto` steps down) divide by
+    less, so DIS still sees a copy at least 80 px wide."""
+    settings = TemporalSettings()
+    assert [settings.flow_divisor(w) for w in (1280, 640, 512, 448, 384, 320, 100, 50)] == [8, 8, 6, 5, 4, 4, 1, 1]
+    assert TemporalSettings(flow_min_width=0).flow_divisor(320) == 8
+    for (w, h), copy in (((640, 480), (60, 80)), ((320, 240), (60, 80)), ((448, 336), (67, 89))):
+        tracker = FlowTracker(settings)
+        frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames_small[:2]]
+        tracker.step(frames[0], (h // 8, w // 8))
+        assert tracker.step(frames[1], (h // 8, w // 8)).flow.shape[:2] == copy
 
 
 def test_norm_statistics_at_beta_zero_are_the_per_frame_network(ort_engine, bank, frames_small):
@@ -341,14 +358,17 @@ class BlendLog(BetaLog):
 
 
 def test_features_are_reused_less_where_the_picture_moved_fast(ort_engine, bank):
-    """Real frames panned 16 px (2 cells) a frame, the phase lock off so the network's grid sees
-    the whole move: at fast_cells (1, 3) about half the blend is kept, at (0.5, 1.5) none."""
-    wide = clip_frames(1, (640, 180), start=SHOT_START)[0]
-    frames = [np.ascontiguousarray(wide[:, 16 * t:16 * t + 320]) for t in range(5)]
+    """Real frames 640 px wide panned 16 px (2 cells) a frame, the phase lock off so the network's
+    grid sees the whole move: at fast_cells (1, 3) about half the blend is kept, at (0.5, 1.5)
+    none. The same frames at half the width, moving 1 cell a frame, keep about half too: there
+    the cells count as twice the picture's share (TemporalSettings.fast_width)."""
+    wide = clip_frames(1, (720, 180), start=SHOT_START)[0]
+    frames = [np.ascontiguousarray(wide[:, 16 * t:16 * t + 640]) for t in range(5)]
 
-    def mean_blend(fast_cells) -> float:
+    def mean_blend(fast_cells, frames=frames, fast_width=640) -> float:
         log = BlendLog(ort_engine)
-        settings = TemporalSettings(strength=0.8, phase_lock=False, subpixel=False, fast_cells=fast_cells)
+        settings = TemporalSettings(strength=0.8, phase_lock=False, subpixel=False, fast_cells=fast_cells,
+                                    fast_width=fast_width)
         stylizer = VideoStylizer(log, bank.vectors[0], settings)
         for frame in frames:
             stylizer.step(frame)
@@ -358,3 +378,7 @@ def test_features_are_reused_less_where_the_picture_moved_fast(ort_engine, bank)
     assert kept > 0.5
     assert 0.4 * kept < mean_blend((1.0, 3.0)) < 0.6 * kept
     assert mean_blend((0.5, 1.5)) < 0.1 * kept
+    assert TemporalSettings().fast_fade(320) == (0.5, 1.5) and TemporalSettings().fast_fade(1024) == (1.0, 3.0)
+    narrow = [cv2.resize(f, (320, 90), interpolation=cv2.INTER_AREA) for f in frames]
+    assert 0.4 * kept < mean_blend((1.0, 3.0), narrow) < 0.6 * kept
+    assert mean_blend((1.0, 3.0), narrow, fast_width=0) > 0.9 * mean_blend(None, narrow)
