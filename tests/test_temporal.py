@@ -3,6 +3,7 @@ lower warping error than per-frame stylisation."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import cv2
 import numpy as np
@@ -321,6 +322,14 @@ def test_flat_pixels_take_the_motion_the_textured_pixels_share(frames_small):
         TemporalSettings(flat_energy=-1.0)
 
 
+def wall_sharpness(engine, bank, frames: list[np.ndarray], wall: tuple[slice, slice], settings: TemporalSettings) -> float:
+    """starry_night's output over `frames` with `settings`: the mean Laplacian variance of its grey
+    `wall` region, from the fifth frame on (the temporal state settled)."""
+    stylizer = VideoStylizer(engine, bank.vector("starry_night"), settings)
+    return float(np.mean([cv2.Laplacian(cv2.cvtColor(stylizer.step(f).image[wall], cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
+                          for f in frames][4:]))
+
+
 def test_a_plain_wall_keeps_its_painted_texture_when_a_hand_held_camera_wanders(ort_engine, bank):
     """A real frame before a plain wall, seen by a wandering camera (evaluate.handheld_camera_clip):
     on the plain wall DIS returns noise, and the state reused along it is resampled by random
@@ -333,14 +342,10 @@ def test_a_plain_wall_keeps_its_painted_texture_when_a_hand_held_camera_wanders(
 
     frames = handheld_camera_clip(portrait_before_wall(clip_frames(1, start=SHOT_START)[0]), 16, (640, 480))
     wall = (slice(16, 464), slice(16, 144))  # left of the portrait (which starts at x 200)
+    sharpness = partial(wall_sharpness, ort_engine, bank, frames, wall)
 
-    def wall_sharpness(settings: TemporalSettings) -> float:
-        stylizer = VideoStylizer(ort_engine, bank.vector("starry_night"), settings)
-        return float(np.mean([cv2.Laplacian(cv2.cvtColor(stylizer.step(f).image[wall], cv2.COLOR_BGR2GRAY),
-                                            cv2.CV_64F).var() for f in frames][4:]))
-
-    per_frame = wall_sharpness(TemporalSettings(strength=0.0))
-    filled, noisy = wall_sharpness(TemporalSettings()), wall_sharpness(TemporalSettings(flat_energy=0.0))
+    per_frame = sharpness(TemporalSettings(strength=0.0))
+    filled, noisy = sharpness(TemporalSettings()), sharpness(TemporalSettings(flat_energy=0.0))
     assert filled > 0.8 * per_frame
     assert filled > 1.1 * noisy
 
@@ -355,14 +360,10 @@ def test_a_plain_wall_keeps_its_texture_at_the_smallest_auto_size_too(ort_engine
 
     frames = handheld_camera_clip(portrait_before_wall(clip_frames(1, start=SHOT_START)[0]), 16, (320, 240))
     wall = (slice(8, 232), slice(8, 72))  # left of the portrait
+    sharpness = partial(wall_sharpness, ort_engine, bank, frames, wall)
 
-    def wall_sharpness(settings: TemporalSettings) -> float:
-        stylizer = VideoStylizer(ort_engine, bank.vector("starry_night"), settings)
-        return float(np.mean([cv2.Laplacian(cv2.cvtColor(stylizer.step(f).image[wall], cv2.COLOR_BGR2GRAY),
-                                            cv2.CV_64F).var() for f in frames][4:]))
-
-    per_frame = wall_sharpness(TemporalSettings(strength=0.0))
-    scaled, fixed = wall_sharpness(TemporalSettings()), wall_sharpness(TemporalSettings(flow_min_width=0, fast_width=0))
+    per_frame = sharpness(TemporalSettings(strength=0.0))
+    scaled, fixed = sharpness(TemporalSettings()), sharpness(TemporalSettings(flow_min_width=0, fast_width=0))
     assert scaled > 0.8 * per_frame
     assert scaled > 1.2 * fixed
 
