@@ -146,8 +146,10 @@ def main() -> int:
                     for name, settings in variants.items() for c in fades}
     data = Path(args.data)
     size = tuple(int(n) for n in args.size.split("x")) if args.size else None
-    sized = (lambda frames: [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]) if size else (  # noqa: E731
-        lambda frames: frames)
+
+    def sized(frames: list[np.ndarray]) -> list[np.ndarray]:
+        return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames] if size else frames
+
     if args.bank:
         engine, bank = OrtEngine(args.bank / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.bank / paths.STYLE_BANK)
     else:

@@ -32,8 +32,8 @@ class TemporalSettings:
     of a 1/4 copy (1/16), the setting before (docs/design-notes.md).
     flow_min_width: the grey copy is kept at least this many pixels wide: frames narrower than
     flow_downscale * flow_min_width divide by less (`flow_divisor`; at 320x240 by 4, not 8), as
-    the sizes `--size auto` steps down to flickered more with a coarser copy (docs/benchmarks.md,
-    "Flow at the smaller processing sizes"); 0 divides by flow_downscale at every size.
+    the sizes `--size auto` steps down to flickered more with a coarser copy (docs/design-notes.md,
+    "The temporal path at the smaller processing sizes"); 0 divides by flow_downscale at every size.
     tolerance: grey mismatch (0-1 scale) at which trust reaches 0.
     scene_cut: mean absolute grey difference (0-1) above which the state is reset.
     still: flow shorter than this (pixels of the processing frame) counts as no motion, so a
@@ -54,9 +54,9 @@ class TemporalSettings:
     (`fade_fast`); None reuses them at any speed. fast_width: fast_cells hold for frames at least
     this many pixels wide; narrower ones scale them by width / fast_width (`fast_fade`; at 320x240
     0.5 to 1.5 cells), so that the fade starts at the same speed across the picture as at 640x480,
-    where it was set: at a fixed (1, 3) the fast dark Sintel cave at 320x240 kept 0.61-0.73 of
-    its per-frame sharpness (docs/benchmarks.md, "Flow at the smaller processing sizes"); 0
-    never scales them."""
+    where it was set: at a fixed (1, 3) the fast dark Sintel cave at 320x240 kept 0.58-0.70 of
+    its per-frame sharpness (docs/design-notes.md, "The temporal path at the smaller processing
+    sizes"); 0 never scales them."""
 
     strength: float = 0.8
     output_share: float = 0.0
