@@ -19,16 +19,21 @@ class RowBands:
     def __init__(self):
         self._helper: ThreadPoolExecutor | None = None
 
+    @staticmethod
+    def spans(rows: int) -> list[tuple[int, int]]:
+        """The bands' (r0, r1) rows, band 0 first: one band under MIN_ROWS rows, else two."""
+        return [(0, rows)] if rows < MIN_ROWS else [(0, rows // 2), (rows // 2, rows)]
+
     def run(self, work: Callable[[int, int, int], None], rows: int) -> None:
-        """Returns when both bands are done; an exception in either is raised here."""
-        if rows < MIN_ROWS:
-            work(0, 0, rows)
+        """Returns when every band is done; an exception in any is raised here."""
+        (r0, r1), *others = self.spans(rows)
+        if not others:
+            work(0, r0, r1)
             return
         if self._helper is None:
             self._helper = ThreadPoolExecutor(1, thread_name_prefix="stylecam-band")
-        half = rows // 2
-        other = self._helper.submit(work, 1, half, rows)
+        other = self._helper.submit(work, 1, *others[0])
         try:
-            work(0, 0, half)
+            work(0, r0, r1)
         finally:
             other.result()

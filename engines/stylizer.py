@@ -95,7 +95,7 @@ class VideoStylizer:
         # a seeded engine's whole stem input, written here (seed.py): the seed cut only when it moves
         self._stem = StemInput(seed_tile(engine.seed_period)) if getattr(engine, "seeded", False) else None
         self._planes: list[np.ndarray] = []  # the engine's input split into its channels (uint8)
-        self._shifted: np.ndarray | None = None  # 2 x 4 x rows x W float32: each band's shifted planes and scratch
+        self._shifted: np.ndarray | None = None  # bands x 4 x rows x W float32: each band's shifted planes and scratch
         self._bands = RowBands()  # the per-pixel steps around the engine, in two bands at once
 
     def reset(self) -> None:
@@ -177,9 +177,10 @@ class VideoStylizer:
         cut out of the canvas at `offset` and moved by `shift` (x, y pixels, under one; None: not)."""
         (ox, oy), (h, w) = offset, hw
         filters = passes(shift) if shift is not None else []
-        band_rows = h - h // 2 + 2 * LOBES  # the larger band and the rows its filters read
-        if self._shifted is None or self._shifted.shape != (2, 4, band_rows, w):
-            self._shifted = np.empty((2, 4, band_rows, w), np.float32)
+        spans = self._bands.spans(h)
+        band_rows = max(r1 - r0 for r0, r1 in spans) + 2 * LOBES  # the largest band and the rows its filters read
+        if self._shifted is None or self._shifted.shape != (len(spans), 4, band_rows, w):
+            self._shifted = np.empty((len(spans), 4, band_rows, w), np.float32)
         image = np.empty((h, w, 3), np.uint8)  # new each frame: the caller may keep it
 
         def convert(band: int, r0: int, r1: int) -> None:
