@@ -55,7 +55,8 @@ LOCK = {"off": TemporalSettings(phase_lock=False), "pixel": TemporalSettings(pha
         "subpixel": TemporalSettings(phase_lock=True, subpixel=True),
         "subpixel_dis_flat": TemporalSettings(phase_lock=True, subpixel=True, flat_energy=0.0),
         # as before the fourteenth session: the flow at 1/8 and the fast fade at (1, 3) cells at every size
-        "subpixel_fixed_scale": TemporalSettings(phase_lock=True, subpixel=True, flow_min_width=0, fast_width=0)}
+        "subpixel_fixed_scale": TemporalSettings(phase_lock=True, subpixel=True, flow_min_width=0, fast_cells=(1.0, 3.0),
+                                                 fast_width=0)}
 
 
 def outputs(engine, style: np.ndarray, frames: list[np.ndarray], settings: TemporalSettings) -> list[np.ndarray]:

@@ -51,11 +51,13 @@ class TemporalSettings:
     rest; 0.9 keeps fast motion sharp, 0.97 is steadier (docs/design-notes.md).
     fast_cells: (lo, hi) core cells (8 px) a cell moved since the last frame, on the network's
     grid (after the phase lock): its features are reused fully up to lo and not at all from hi
-    (`fade_fast`); None reuses them at any speed. fast_width: fast_cells hold for frames at least
-    this many pixels wide; narrower ones scale them by width / fast_width (`fast_fade`; at 320x240
-    0.5 to 1.5 cells), so that the fade starts at the same speed across the picture as at 640x480,
-    where it was set: at a fixed (1, 3) the fast dark Sintel cave at 320x240 kept 0.58-0.70 of
-    its per-frame sharpness (docs/design-notes.md, "The temporal path at the smaller processing
+    (`fade_fast`); None reuses them at any speed. (0.7, 2.1): at (1, 3), the setting before, the
+    fast dark Sintel cave processed at 640x480 kept 0.77 of its per-frame sharpness for two
+    styles (docs/design-notes.md, "The fast fade at 640x480"). fast_width: fast_cells hold for
+    frames at least this many pixels wide; narrower ones scale them by width / fast_width
+    (`fast_fade`; at 320x240 0.5 to 1.5 cells), so that the fade starts at the same speed across
+    the picture as at 448 px: at a fixed (1, 3) the cave at 320x240 kept 0.58-0.70 of its
+    per-frame sharpness (docs/design-notes.md, "The temporal path at the smaller processing
     sizes"); 0 never scales them."""
 
     strength: float = 0.8
@@ -70,8 +72,8 @@ class TemporalSettings:
     phase_lock: bool = True
     subpixel: bool = True
     norm_smoothing: float = 0.9
-    fast_cells: tuple[float, float] | None = (1.0, 3.0)
-    fast_width: int = 640
+    fast_cells: tuple[float, float] | None = (0.7, 2.1)
+    fast_width: int = 448
 
     def flow_divisor(self, width: int) -> int:
         """What the flow's grey copy of a frame `width` pixels wide divides its size by."""
