@@ -55,8 +55,8 @@ class TemporalSettings:
     fast dark Sintel cave processed at 640x480 kept 0.77 of its per-frame sharpness for two
     styles (docs/design-notes.md, "The fast fade at 640x480"). fast_width: fast_cells hold for
     frames at least this many pixels wide; narrower ones scale them by width / fast_width
-    (`fast_fade`; at 320x240 0.5 to 1.5 cells), so that the fade starts at the same speed across
-    the picture as at 448 px: at a fixed (1, 3) the cave at 320x240 kept 0.58-0.70 of its
+    (`fast_fade`; at 320x240 0.44 to 1.31 cells), so that the fade starts at the same speed
+    across the picture as at 512 px: at a fixed (1, 3) the cave at 320x240 kept 0.58-0.70 of its
     per-frame sharpness (docs/design-notes.md, "The temporal path at the smaller processing
     sizes"); 0 never scales them."""
 
@@ -73,7 +73,7 @@ class TemporalSettings:
     subpixel: bool = True
     norm_smoothing: float = 0.9
     fast_cells: tuple[float, float] | None = (0.7, 2.1)
-    fast_width: int = 448
+    fast_width: int = 512
 
     def flow_divisor(self, width: int) -> int:
         """What the flow's grey copy of a frame `width` pixels wide divides its size by."""

@@ -336,7 +336,7 @@ def test_a_plain_wall_keeps_its_painted_texture_when_a_hand_held_camera_wanders(
     fractions each frame, which blurs the texture the seed paints there. With the flat pixels
     taking the textured pixels' motion the wall's temporal output keeps more of the per-frame
     sharpness. At the default processing size, 640x480, where the target (0.8) is set: the wall
-    left of the portrait keeps 0.88 of it in the shipped bank (the smaller sizes' figures:
+    left of the portrait keeps 0.87 of it in the shipped bank (the smaller sizes' figures:
     docs/design-notes.md, "The temporal path at the smaller processing sizes")."""
     from stylecam.train.evaluate import handheld_camera_clip, portrait_before_wall
 
@@ -354,8 +354,8 @@ def test_a_plain_wall_keeps_its_texture_at_the_smallest_auto_size_too(ort_engine
     """The hand-held wall at 320x240, the smallest size `--size auto` steps down to: with the flow's
     grey copy kept 80 px wide (TemporalSettings.flow_min_width; 1/4 here, not 1/8: 40x30) and the
     fast fade's cells scaled to the frame (fast_width) the temporal output keeps nearly all of the
-    wall's per-frame sharpness (1.00 of it in the shipped bank, 0.74 with neither, 0.94 with
-    the fade alone)."""
+    wall's per-frame sharpness (1.01 of it in the shipped bank, 0.74 with neither, 0.94 with
+    the fade alone, fourteenth session)."""
     from stylecam.train.evaluate import handheld_camera_clip, portrait_before_wall
 
     frames = handheld_camera_clip(portrait_before_wall(clip_frames(1, start=SHOT_START)[0]), 16, (320, 240))
@@ -403,8 +403,8 @@ def test_features_are_reused_less_where_the_picture_moved_fast(ort_engine, bank)
     assert 0.4 * kept < mean_blend((1.0, 3.0)) < 0.6 * kept
     assert mean_blend((0.5, 1.5)) < 0.1 * kept
     assert mean_blend(TemporalSettings().fast_cells) < 0.2 * kept
-    assert TemporalSettings().fast_fade(320) == pytest.approx((0.5, 1.5))
-    assert TemporalSettings().fast_fade(640) == TemporalSettings().fast_fade(1024) == (0.7, 2.1)
+    assert TemporalSettings().fast_fade(320) == pytest.approx((0.4375, 1.3125))
+    assert TemporalSettings().fast_fade(512) == TemporalSettings().fast_fade(1024) == (0.7, 2.1)
     narrow = [cv2.resize(f, (320, 90), interpolation=cv2.INTER_AREA) for f in frames]
     assert 0.4 * kept < mean_blend((1.0, 3.0), narrow) < 0.6 * kept
     assert mean_blend((1.0, 3.0), narrow, fast_width=0) > 0.9 * mean_blend(None, narrow)
