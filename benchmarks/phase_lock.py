@@ -147,6 +147,7 @@ def main() -> int:
                     for name, settings in variants.items() for c in fades}
     data = Path(args.data)
     size = tuple(int(n) for n in args.size.split("x")) if args.size else None
+    made_up = size or (640, 480)  # the size of the clips made from a still photo
 
     def sized(frames: list[np.ndarray]) -> list[np.ndarray]:
         return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames] if size else frames
@@ -160,13 +161,13 @@ def main() -> int:
     if "quality" in args.parts.split(","):
         clip_paths = [Path(c) for c in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
         clips = {c.stem: sized(read_clip(c, args.clip_frames)) for c in clip_paths}
-        still = static_camera_clip(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), 300, size or (640, 480))
+        still = static_camera_clip(cv2.imread(str(data / "content" / "kodak" / "kodim04.png")), 300, made_up)
         report["quality"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
                                     args.style or ["starry_night", "udnie"], clips, still, variants, log)
     if "handheld" in args.parts.split(","):
         photo = cv2.imread(str(data / "content" / "kodak" / "kodim04.png"))
-        clips = {"handheld_kodim04_%dx%d" % (size or (640, 480)): handheld_camera_clip(photo, 60, size or (640, 480)),
-                 "handheld_kodim04_before_a_wall": handheld_camera_clip(portrait_before_wall(photo), 60, size or (640, 480)),
+        clips = {"handheld_kodim04_%dx%d" % made_up: handheld_camera_clip(photo, 60, made_up),
+                 "handheld_kodim04_before_a_wall": handheld_camera_clip(portrait_before_wall(photo), 60, made_up),
                  "still_camera_kodim04_sways_before_a_wall": sized(person_sways_clip(photo, 60))}
         report["handheld"] = quality(engine, bank, V1Engine(), StyleBank.load(V1_STYLES),
                                      args.style or ["starry_night", "udnie"], clips, [], variants, log)
