@@ -9,6 +9,13 @@ whole cells, at the scene coordinate of the canvas's top-left pixel (the lock's 
 offset), so texture painted from it travels with a pan and stays put on a still camera. With
 `regions` set (regions.py), a person mask is made each frame (segmenter.py, steadied and
 feathered by person_mask.py) and the person and the background are painted as the regions say.
+
+`step` is three phases, also callable one by one (overlap.py runs the engine phase of one frame
+on another thread while this one prepares the next frame and finishes the last): `prepare`
+(resize, flow, phase lock, the engine's input, the person mask; needs only the frames),
+`run_engine` (the previous state warped to this frame, the engine call; needs the last frame's
+run_engine) and `finish` (the output back to uint8 BGR, the output blend, kept regions). A
+prepared frame's buffers stay valid until the prepare after next (two sets, used in turn).
 """
 from __future__ import annotations
 
@@ -28,8 +35,8 @@ from stylecam.engines.subpixel import LOBES, passes, shifted_plane
 from stylecam.engines.regions import WHOLE_FRAME, OriginalKeeper, Plan, Regions
 from stylecam.engines.seed import StemInput, seed_tile
 from stylecam.engines.segmenter import PersonSegmenter
-from stylecam.engines.temporal import (CoordinateGrids, FlowTracker, TemporalSettings, fade_fast, identity_inputs,
-                                       warp_state)
+from stylecam.engines.temporal import (CoordinateGrids, FlowTracker, TemporalInputs, TemporalSettings, fade_fast,
+                                       identity_inputs, warp_state)
 
 STAGES = ("preprocess", "flow", "segment", "engine", "postprocess", "blend")
 
@@ -63,6 +70,34 @@ class Stylized:
     mask: np.ndarray | None = None  # the person mask at 1/4 of the padded size, float32 [0, 1]; None for the whole frame
 
 
+@dataclass
+class Prepared:
+    """One frame made ready for the engine (`VideoStylizer.prepare`)."""
+
+    hw: tuple[int, int]  # (h, w) of the output
+    padded: np.ndarray  # the padded H x W x 3 uint8 BGR frame
+    temporal: TemporalInputs
+    core: tuple[int, int]  # the engine's core grid (h, w) cells
+    offset: tuple[int, int] | None  # the phase lock's canvas offset (x, y) pixels; None: no canvas
+    shift: tuple[float, float] | None  # the output's sub-pixel shift (x, y) pixels; None: none
+    graph_input: np.ndarray  # the engine's image input
+    region: np.ndarray | None  # the person mask on the engine's 1/4 grid, 1 x 1 x h x w; None: whole frame
+    mask: np.ndarray | None  # the person mask on the padded frame's 1/4 grid; None: whole frame
+    style: np.ndarray
+    style_b: np.ndarray | None
+    times: StageTimes  # preprocess, flow and segment so far
+
+
+@dataclass
+class Ran:
+    """A prepared frame's engine call (`VideoStylizer.run_engine`)."""
+
+    output: np.ndarray  # 1 x 3 x CH x CW float32 RGB [0, 1]
+    temporal: TemporalInputs  # as prepared, or the identity where no state fitted
+    warp_ms: float
+    engine_ms: float
+
+
 def _padded(n: int) -> int:
     return -(-n // DOWNSCALE) * DOWNSCALE
 
@@ -89,11 +124,13 @@ class VideoStylizer:
         self.state: np.ndarray | None = None  # 1 x h x w x C, the last fused features
         self._prev: np.ndarray | None = None  # the state warped to the current frame (reused buffer)
         self.norm_stats: np.ndarray | None = None  # S, the last frame's norm statistics (engine.run_smoothed)
-        self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # the sized and the padded frame
+        self._slot = 0  # which of the two buffer sets the next prepare writes (a prepared frame keeps its own)
+        self._buffers: list[tuple[np.ndarray, np.ndarray] | None] = [None, None]  # the sized and the padded frame
         # the phase-lock canvas (uint8 BGR) and the engine input (None: in the stem input)
-        self._canvas: tuple[np.ndarray | None, np.ndarray | None] | None = None
+        self._canvas: list[tuple[np.ndarray | None, np.ndarray | None] | None] = [None, None]
         # a seeded engine's whole stem input, written here (seed.py): the seed cut only when it moves
-        self._stem = StemInput(seed_tile(engine.seed_period)) if getattr(engine, "seeded", False) else None
+        seeded = getattr(engine, "seeded", False)
+        self._stems = [StemInput(seed_tile(engine.seed_period)) for _ in range(2)] if seeded else None
         self._planes: list[np.ndarray] = []  # the engine's input split into its channels (uint8)
         self._shifted: np.ndarray | None = None  # bands x 4 x rows x W float32: each band's shifted planes and scratch
         self._bands = RowBands()  # the per-pixel steps around the engine, in two bands at once
@@ -129,9 +166,10 @@ class VideoStylizer:
         page faults here). Returns the padded H x W x 3 uint8 BGR frame, valid until the next call."""
         w, h = self.size or (frame.shape[1], frame.shape[0])
         ph, pw = _padded(h), _padded(w)
-        if self._buffers is None or self._buffers[0].shape[:2] != (h, w) or self._buffers[1].shape[:2] != (ph, pw):
-            self._buffers = (np.empty((h, w, 3), np.uint8), np.empty((ph, pw, 3), np.uint8))
-        sized, padded = self._buffers
+        buffers = self._buffers[self._slot]
+        if buffers is None or buffers[0].shape[:2] != (h, w) or buffers[1].shape[:2] != (ph, pw):
+            buffers = self._buffers[self._slot] = (np.empty((h, w, 3), np.uint8), np.empty((ph, pw, 3), np.uint8))
+        sized, padded = buffers
         if (frame.shape[1], frame.shape[0]) != (w, h):
             shrink = w * h < frame.shape[0] * frame.shape[1]
             cv2.resize(frame, (w, h), dst=sized, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
@@ -150,13 +188,17 @@ class VideoStylizer:
         Valid until the next call."""
         ph, pw = padded.shape[:2]
         ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
-        if self._canvas is None or self._planes[0].shape != (ch, cw) or (self._canvas[0] is None) != (offset is None):
+        stem = self._stems[self._slot] if self._stems is not None else None
+        held = self._canvas[self._slot]
+        if held is None or (held[0] is None) != (offset is None) or (held[1] is not None and held[1].shape[2:] != (ch, cw)) \
+                or (held[0] is not None and held[0].shape[:2] != (ch, cw)):
             canvas = None if offset is None else np.empty((ch, cw, 3), np.uint8)
-            self._canvas = (canvas, None if self._stem is not None else np.empty((1, 3, ch, cw), np.float32))
+            held = self._canvas[self._slot] = (canvas, None if stem is not None else np.empty((1, 3, ch, cw), np.float32))
+        if not self._planes or self._planes[0].shape != (ch, cw):
             self._planes = [np.empty((ch, cw), np.uint8) for _ in range(3)]
-        canvas, blob = self._canvas
-        if self._stem is not None:
-            blob = self._stem.rgb(ch, cw)
+        canvas, blob = held
+        if stem is not None:
+            blob = stem.rgb(ch, cw)
         if offset is not None:
             ox, oy = offset
             cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101, dst=canvas)
@@ -206,6 +248,12 @@ class VideoStylizer:
         return (x // DOWNSCALE, y // DOWNSCALE)
 
     def step(self, frame: np.ndarray) -> Stylized:
+        """Stylise `frame` (H x W x 3 uint8 BGR): the three phases in turn."""
+        prepared = self.prepare(frame)
+        return self.finish(prepared, self.run_engine(prepared))
+
+    def prepare(self, frame: np.ndarray) -> Prepared:
+        """Phase one: everything the engine call needs that comes from the frames alone."""
         t0 = time.perf_counter()
         h, w = (frame.shape[0], frame.shape[1]) if self.size is None else (self.size[1], self.size[0])
         padded = self._preprocess(frame)
@@ -224,6 +272,35 @@ class VideoStylizer:
         fast = s.fast_fade(pw)
         if fast is not None:
             temporal = fade_fast(temporal, fast, self._cells)
+        t2 = time.perf_counter()
+        blob = self._blob(padded, offset)
+        stem = self._stems[self._slot] if self._stems is not None else None
+        graph_input = blob if stem is None else stem.finish(self._seed_origin(offset))
+        t2b = time.perf_counter()
+
+        mask, region = None, None
+        if not self.regions.whole_frame:
+            grid = (ph // REGION_DOWNSCALE, pw // REGION_DOWNSCALE)
+            person = self.segmenter(padded) if self.masks.wants_segment(temporal, grid) else None
+            mask = self.masks.step(person, temporal, grid)
+            region = mask
+            if offset is not None:  # the region map onto the canvas's 1/4 grid
+                grid = (blob.shape[2] // REGION_DOWNSCALE, blob.shape[3] // REGION_DOWNSCALE)
+                region = self.phase.to_canvas(mask, grid, REGION_DOWNSCALE)
+            region = region[None, None]
+        style, style_b = self.regions.styles(self.style)
+        t3 = time.perf_counter()
+        self._slot = 1 - self._slot
+        times = StageTimes(preprocess=1000.0 * ((t1 - t0) + (t2b - t2)), flow=1000.0 * (t2 - t1),
+                           segment=1000.0 * (t3 - t2b))
+        return Prepared((h, w), padded, temporal, core, offset, shift, graph_input, region, mask, style, style_b, times)
+
+    def run_engine(self, prepared: Prepared) -> Ran:
+        """Phase two: the last frame's state warped to this one, and the engine call. Runs after
+        the last frame's run_engine (it reads and replaces the state)."""
+        t0 = time.perf_counter()
+        temporal, core = prepared.temporal, prepared.core
+        s = self.tracker.settings
         state_shape = (1, *core, self.engine.core_channels)
         if self._prev is None or self._prev.shape != state_shape:
             self._prev = np.zeros(state_shape, np.float32)
@@ -234,19 +311,9 @@ class VideoStylizer:
             self._prev.fill(0.0)
         else:
             warp_state(self.state, temporal.maps, out=self._prev)
-        t2 = time.perf_counter()
-        blob = self._blob(padded, offset)
-        graph_input = blob if self._stem is None else self._stem.finish(self._seed_origin(offset))
-        t2b = time.perf_counter()
+        t1 = time.perf_counter()
 
-        mask = None
-        if not self.regions.whole_frame:
-            grid = (ph // REGION_DOWNSCALE, pw // REGION_DOWNSCALE)
-            person = self.segmenter(padded) if self.masks.wants_segment(temporal, grid) else None
-            mask = self.masks.step(person, temporal, grid)
-        style, style_b = self.regions.styles(self.style)
-        t3 = time.perf_counter()
-
+        style, style_b, graph_input = prepared.style, prepared.style_b, prepared.graph_input
         smooth = s.strength > 0.0 and s.norm_smoothing > 0.0 and hasattr(self.engine, "run_smoothed")
         if style_b is None and smooth:  # the norm statistics carried with the state, and reset with it
             carried = not temporal.reset and self.norm_stats is not None
@@ -257,27 +324,31 @@ class VideoStylizer:
             output, self.state = self.engine.run(graph_input, style, self._prev, temporal.blend)
             self.norm_stats = None
         else:
-            region = mask
-            if offset is not None:  # the region map onto the canvas's 1/4 grid
-                grid = (blob.shape[2] // REGION_DOWNSCALE, blob.shape[3] // REGION_DOWNSCALE)
-                region = self.phase.to_canvas(mask, grid, REGION_DOWNSCALE)
-            output, self.state = self.engine.run_two(graph_input, style, style_b, region[None, None], self._prev,
+            output, self.state = self.engine.run_two(graph_input, style, style_b, prepared.region, self._prev,
                                                      temporal.blend)
             self.norm_stats = None
-        t4 = time.perf_counter()
+        t2 = time.perf_counter()
+        return Ran(output, temporal, 1000.0 * (t1 - t0), 1000.0 * (t2 - t1))
 
-        image = self._image(output, offset or (0, 0), shift, (h, w))
-        t5 = time.perf_counter()
+    def finish(self, prepared: Prepared, ran: Ran) -> Stylized:
+        """Phase three: the engine's output as the stylised frame."""
+        t0 = time.perf_counter()
+        (h, w), padded, temporal = prepared.hw, prepared.padded, ran.temporal
+        ph, pw = padded.shape[:2]
+        s = self.tracker.settings
+        image = self._image(ran.output, prepared.offset or (0, 0), prepared.shift, (h, w))
+        t1 = time.perf_counter()
 
         image = self.blender.step(image, temporal, (ph, pw), s.strength * s.output_share)
-        t6 = time.perf_counter()
+        t2 = time.perf_counter()
 
         plan = self.regions.plan
         if plan in (Plan.KEEP_PERSON, Plan.KEEP_BACKGROUND):
+            mask = prepared.mask
             keep = mask if plan is Plan.KEEP_PERSON else 1.0 - mask  # at the region grid: small
             image = self.keeper.step(image, padded[:h, :w], keep, (ph, pw))
-        t7 = time.perf_counter()
-        preprocess = (t1 - t0) + (t2b - t2)  # the sized and padded frame, and the engine's input
-        segment = (t3 - t2b) + (t7 - t6)  # the mask and, where a region is kept, the composite
-        times = StageTimes(*(1000.0 * d for d in (preprocess, t2 - t1, segment, t4 - t3, t5 - t4, t6 - t5)))
-        return Stylized(image, times, temporal.reset, mask)
+        t3 = time.perf_counter()
+        before = prepared.times
+        times = StageTimes(before.preprocess, before.flow + ran.warp_ms, before.segment + 1000.0 * (t3 - t2),
+                           ran.engine_ms, 1000.0 * (t1 - t0), 1000.0 * (t2 - t1))
+        return Stylized(image, times, temporal.reset, prepared.mask)

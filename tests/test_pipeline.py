@@ -58,6 +58,17 @@ def test_latest_slot_keeps_the_newest_and_counts_drops():
     assert slot.take(timeout=5.0) == 7
 
 
+def test_a_slot_wait_ends_early_when_told_to_look_again():
+    slot: LatestSlot[int] = LatestSlot()
+    done = threading.Event()
+    threading.Timer(0.05, lambda: (done.set(), slot.wake())).start()
+    started = time.perf_counter()
+    assert slot.take(timeout=5.0, until=done.is_set) is None
+    assert time.perf_counter() - started < 4.0  # woken by wake(), not by the timeout
+    slot.put(3)
+    assert slot.take(timeout=5.0, until=done.is_set) == 3  # an item is still taken when `until` holds
+
+
 def test_rolling_rate():
     rate = RollingRate(window=2.0)
     for i in range(21):

@@ -118,7 +118,7 @@ class RunRecorder:
             return "capture"
         if tid == self.gui_thread:
             return "display"
-        if tid == m.inference_thread_id:
+        if tid in (m.inference_thread_id, m.engine_thread_id):
             return "inference"
         return "other"
 

@@ -11,9 +11,10 @@ import numpy as np
 from stylecam.app.live.sources import SourceError, VideoFileSource
 from stylecam.app.outputs.video_out import DEFAULT_CRF, AtomicVideoWriter
 from stylecam.engines.backends import Engine
+from stylecam.engines.overlap import OverlappedStylizer
 from stylecam.engines.regions import WHOLE_FRAME, Regions
 from stylecam.engines.segmenter import PersonSegmenter
-from stylecam.engines.stylizer import VideoStylizer
+from stylecam.engines.stylizer import Stylized, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
 
@@ -58,17 +59,29 @@ def _progress(done: int, total: int | None, started: float) -> None:
 def stylize(job: StylizeJob, source: VideoFileSource, engine: Engine, show_progress: bool,
             segmenter: PersonSegmenter | None = None) -> StylizeSummary:
     """Stylise every frame of source into job.output; the file appears only when all are written.
-    segmenter: needed for job.regions other than the whole frame."""
+    segmenter: needed for job.regions other than the whole frame. Each frame's engine call runs
+    while the next frame is prepared and the last one finished (engines/overlap.py)."""
     info = source.info
     size = job.size or (info.width, info.height)
     stylizer = VideoStylizer(engine, job.style, job.temporal, size, segmenter)
     stylizer.set_regions(job.regions)
+    runner = OverlappedStylizer(stylizer)
     started = time.perf_counter()
+
+    def write(done: tuple[Stylized, None] | None) -> None:
+        if done is None:
+            return
+        writer.write(done[0].image)
+        if show_progress and (writer.frames % 5 == 0 or writer.frames == info.frame_count):
+            _progress(writer.frames, info.frame_count, started)
+
     with AtomicVideoWriter(job.output, info.fps, size, job.crf) as writer:
-        for frame in source.frames():
-            writer.write(stylizer.step(frame.image).image)
-            if show_progress and (writer.frames % 5 == 0 or writer.frames == info.frame_count):
-                _progress(writer.frames, info.frame_count, started)
+        try:
+            for frame in source.frames():
+                write(runner.submit(frame.image))
+            write(runner.drain())
+        finally:
+            runner.close()
         if show_progress:
             sys.stderr.write("\n")
         if writer.frames == 0:

@@ -111,6 +111,7 @@ class PipelineMetrics:
     segment_ms: LatencyWindow = field(init=False)  # only frames that made a person mask
     capture_thread_id: int | None = None  # native ids of the stage threads (for CPU accounting)
     inference_thread_id: int | None = None
+    engine_thread_id: int | None = None  # the inference stage's engine calls (engines/overlap.py)
     slots: tuple = ()  # the LatestSlots whose drops count (capture -> inference, inference -> display)
     first_display: float | None = None  # perf_counter time of the first frame shown
     processing_size: tuple[int, int] | None = None  # (w, h) the last frame was stylised at

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -24,9 +25,10 @@ from stylecam.app.live.metrics import PipelineMetrics
 from stylecam.app.live.slots import LatestSlot
 from stylecam.app.live.sources import Frame
 from stylecam.engines.backends import Engine
+from stylecam.engines.overlap import OverlappedStylizer
 from stylecam.engines.regions import WHOLE_FRAME, Regions
 from stylecam.engines.segmenter import PersonSegmenter
-from stylecam.engines.stylizer import StageTimes, VideoStylizer
+from stylecam.engines.stylizer import StageTimes, Stylized, VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
 FrameHook = Callable[[int, float, float], None]  # (frame index, capture time s, mean level 0-255)
@@ -40,6 +42,7 @@ WATCH_EVERY_S = 0.25
 BLACK_LEVEL = 3.0  # mean 0-255 below which a frame counts as black
 BLACK_FRAMES = 30  # consecutive black frames before the status says so
 CROSSFADE_S = 0.3
+PACE_FRAMES = 30  # recent frames whose engine and prepare times pace the overlap (InferenceStage._prepare_at)
 
 
 @dataclass(frozen=True)
@@ -279,8 +282,23 @@ def _resized(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
+@dataclass(frozen=True)
+class _Work:
+    """A frame handed to the stylizer, with what its result needs."""
+
+    frame: Frame
+    image: np.ndarray  # the frame at the output size
+    output: tuple[int, int]  # (w, h)
+    started: float  # perf_counter seconds
+    style_strength: float
+    style_index: int
+
+
 class InferenceStage(Stage):
-    """Stylises the newest captured frame; applies control changes between frames."""
+    """Stylises the newest captured frame; applies control changes between frames. The engine
+    call of one frame runs while the next frame is prepared and the last finished
+    (engines/overlap.py): when frames wait, they are stylised at the engine's pace rather than at
+    the engine's and the steps around it together."""
 
     name = "inference"
 
@@ -300,6 +318,11 @@ class InferenceStage(Stage):
         self.stylizer.set_regions(first.regions)
         self.inp, self.out = inp, out
         self.on_result = on_result
+        self._overlap: OverlappedStylizer | None = None  # while loop() runs
+        self._last_result = -1e9  # perf_counter seconds of the last result
+        # recent engine and prepare (preprocess + flow + segment) times, ms: when to prepare the next frame
+        self._engine_ms: deque[float] = deque(maxlen=PACE_FRAMES)
+        self._prepare_ms: deque[float] = deque(maxlen=PACE_FRAMES)
         self._pending_vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
@@ -316,6 +339,7 @@ class InferenceStage(Stage):
         controls, version = self.controls_box.get()
         if version == self._version:
             return
+        self._deliver(self._overlap.drain() if self._overlap is not None else None)  # the running frame, as it was set
         self._version = version
         old, self.controls = self.controls, controls
         if controls.style_index != old.style_index and 0 <= controls.style_index < len(self.fader.vectors):
@@ -338,7 +362,8 @@ class InferenceStage(Stage):
         self.metrics.processing_size = self.autosize.size
         return self.autosize.size
 
-    def process(self, frame: Frame) -> Result:
+    def _begin(self, frame: Frame) -> tuple[np.ndarray, _Work]:
+        """Controls applied; the frame at the processing size, and its bookkeeping."""
         now = time.perf_counter()
         self._apply_controls(now)
         c = self.controls
@@ -346,33 +371,69 @@ class InferenceStage(Stage):
         output = (image.shape[1], image.shape[0])
         work = _resized(image, self._processing_size(output))
         self.stylizer.set_style(self.fader.vector(now), reset=False)
-        stylized = self.stylizer.step(work)
-        out = _resized(stylized.image, output)
+        return work, _Work(frame, image, output, now, c.style_strength, self.fader.target)
+
+    def _result(self, stylized: Stylized, work: _Work) -> Result:
+        out = _resized(stylized.image, work.output)
+        done = time.perf_counter()
         if self.autosize is not None:
-            capture_fps = self.metrics.capture.rate(now)
-            done = time.perf_counter()
-            if self.autosize.observe(done, 1000.0 * (done - now), 1000.0 / capture_fps if capture_fps else None):
+            # the frame's cost: its own time, or while frames queued the time since the last result
+            cost = 1000.0 * (done - max(work.started, self._last_result))
+            capture_fps = self.metrics.capture.rate(done)
+            if self.autosize.observe(done, cost, 1000.0 / capture_fps if capture_fps else None):
                 self.metrics.size_steps.append((done, self.autosize.size))
-        if c.style_strength < 1.0:
-            out = cv2.addWeighted(out, c.style_strength, image, 1.0 - c.style_strength, 0.0)
-        return Result(out, image, frame.index, frame.t_capture, time.perf_counter(), stylized.times,
-                      self.fader.target)
+        self._last_result = done
+        t = stylized.times
+        self._engine_ms.append(t.engine)
+        self._prepare_ms.append(t.preprocess + t.flow + t.segment)
+        if work.style_strength < 1.0:
+            out = cv2.addWeighted(out, work.style_strength, work.image, 1.0 - work.style_strength, 0.0)
+        return Result(out, work.image, work.frame.index, work.frame.t_capture, time.perf_counter(), stylized.times,
+                      work.style_index)
+
+    def process(self, frame: Frame) -> Result:
+        """One frame through the whole chain on this thread (no overlap)."""
+        image, work = self._begin(frame)
+        return self._result(self.stylizer.step(image), work)
+
+    def _deliver(self, done: tuple[Stylized, _Work] | None) -> None:
+        if done is None:
+            return
+        result = self._result(*done)
+        self.out.put(result)
+        self.metrics.record_result(result)
+        self.on_result()
 
     def recover(self) -> None:
         """After a failure: the next frame starts from a fresh temporal state."""
         self.stylizer.reset()
         self.autosize = None
 
+    def _prepare_at(self, overlap: OverlappedStylizer) -> float:
+        """perf_counter seconds to take the next frame while an engine call runs: as late as lets its
+        preparation end when the call is due to (recent medians), so that it is the newest frame."""
+        if not self._engine_ms:
+            return 0.0
+        lead_ms = float(np.median(self._engine_ms)) - float(np.median(self._prepare_ms))
+        return overlap.running_since + max(lead_ms, 0.0) / 1000.0
+
     def loop(self) -> None:
         self.metrics.inference_thread_id = threading.get_native_id()
-        while not self.stopping.is_set():
-            frame = self.inp.take(timeout=0.1)
-            if frame is None:
-                continue
-            result = self.process(frame)
-            self.out.put(result)
-            self.metrics.record_result(result)
-            self.on_result()
+        overlap = self._overlap = OverlappedStylizer(self.stylizer, on_engine_done=self.inp.wake)
+        self.metrics.engine_thread_id = overlap.worker_thread_id()
+        try:
+            while not self.stopping.is_set():
+                if overlap.busy:
+                    overlap.wait(self._prepare_at(overlap) - time.perf_counter())
+                frame = self.inp.take(timeout=0.1, until=overlap.engine_done)
+                if frame is not None:
+                    image, work = self._begin(frame)
+                    self._deliver(overlap.submit(image, work))
+                elif overlap.engine_done():  # no frame to prepare meanwhile: the running one's result now
+                    self._deliver(overlap.drain())
+        finally:
+            self._overlap = None
+            overlap.close()
 
 
 class Pipeline:

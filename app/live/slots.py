@@ -7,6 +7,7 @@ inference -> display, where latency matters more than completeness.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -27,14 +28,20 @@ class LatestSlot(Generic[T]):
             self._item = item
             self._cond.notify()
 
-    def take(self, timeout: float | None = None) -> T | None:
+    def take(self, timeout: float | None = None, until: Callable[[], bool] | None = None) -> T | None:
         """The newest item (removing it), waiting up to `timeout` seconds; None if none came.
-        timeout=None does not wait."""
+        timeout=None does not wait. `until`: stop waiting early once it returns True (checked
+        when the wait starts and on each `wake`)."""
         with self._cond:
             if self._item is None and timeout:
-                self._cond.wait_for(lambda: self._item is not None, timeout)
+                self._cond.wait_for(lambda: self._item is not None or (until is not None and until()), timeout)
             item, self._item = self._item, None
             return item
+
+    def wake(self) -> None:
+        """Have a waiting `take` check its `until` again."""
+        with self._cond:
+            self._cond.notify_all()
 
     def clear(self) -> None:
         with self._cond:
