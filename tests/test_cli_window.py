@@ -10,6 +10,7 @@ import pytest
 
 from stylecam.app.cli.main import main
 from stylecam.app.ui.settings import Settings, save_settings
+from stylecam.engines.host import cpu_class
 from tests.conftest import read_video
 
 
@@ -54,6 +55,7 @@ def test_scripted_run_records_and_reports_its_own_figures(tmp_path, xdg):
     report = json.loads(report_path.read_text())
     assert report["source"] == "sample clip" and report["style"] == "great_wave" and report["size"] == "320x180"
     assert report["provider"] == "CPUExecutionProvider" and not report["errors"]
+    assert report["cpu"] == cpu_class() != "unknown"  # the figures name the host class
     fps = report["fps"]
     assert 0 < fps["display"] <= fps["capture"] * 1.2 and 0 < fps["inference"] <= 30
     lat = report["latency_ms"]["capture_to_display"]

@@ -17,6 +17,7 @@ from stylecam.app.live.camera import CameraRequest, resolve_source
 from stylecam.app.live.metrics import ThreadCpuAccount, rss_mb, seconds_since_process_start
 from stylecam.app.outputs.recorder import check_record_target
 from stylecam.app.ui.settings import SIZES, Settings, load_settings, save_settings, settings_path
+from stylecam.engines.host import cpu_class
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class RunRecorder:
         first_at = m.first_display
         report = {
             "measured_s": round(wall, 2),
+            "cpu": cpu_class(),
             "source": s.pipeline.source.name,
             "source_granted": s.pipeline.source.granted.describe() if s.pipeline.source.granted else None,
             "size": s.settings.size,
