@@ -25,7 +25,8 @@ def net_config(saved: dict) -> NetConfig:
     return NetConfig(widths=tuple(saved["widths"]), residual_blocks=saved["residual_blocks"],
                      residual_inner=saved["residual_inner"], version=saved["version"],
                      decoder_width=saved.get("decoder_width", saved["widths"][0]),
-                     image_detail=saved.get("image_detail", False), seed_period=saved.get("seed_period", 0))
+                     image_detail=saved.get("image_detail", False), seed_period=saved.get("seed_period", 0),
+                     stem_stride=saved.get("stem_stride", 2))
 
 
 def load_network(path: Path) -> Stylizer:

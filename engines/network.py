@@ -52,6 +52,12 @@ Layouts (NetConfig.version):
      Without it, a convolutional network trained not to answer input noise paints an even wall
      flat (docs/design-notes.md, "Texture where the picture is flat"). A trained v2 state gains it
      with zero weights for the new inputs (train/seed_input.py); v3 has the same stem and seed.
+  v2 with `stem_stride` 4 (not shipped; a candidate): the 4x4 stride-2 stem, its norm layer and
+     the 3x3 stride-2 conv after it replaced by one 8x8 stride-4 conv to widths[1] (the two
+     convs' composition has that shape and reach), so nothing runs at 1/2 resolution: 1.1x
+     faster in ONNX Runtime (docs/design-notes.md, "Engine profile on the Intel Xeon with AMX").
+     The style vector loses the stem's norm layer. A trained stride-2 state converts by
+     regressing the new stem onto the old two layers' features (train/stem4.py).
   v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
      + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
      read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
@@ -83,6 +89,7 @@ class NetConfig:
     decoder_width: int = 16
     image_detail: bool = False  # v2 only: detail from the input at gains painted at 1/4 (module doc)
     seed_period: int = 0  # v2 and v3: the seed tile's period, pixels (module doc); 0: no seed input
+    stem_stride: int = 2  # v2: 2 (4x4 stride-2 stem, then a 3x3 stride-2 conv) or 4 (one 8x8 stride-4 conv; module doc)
 
     @classmethod
     def v1(cls) -> NetConfig:
@@ -106,14 +113,19 @@ class NetConfig:
         w1, w2, w3 = self.widths
         core = [self.residual_inner, w3] * self.residual_blocks
         decoder = [w2, w2, self.decoder_width] if self.version >= 2 else [w2, w1]
-        return [w1, w2, w3] + core + decoder
+        return [w1, w2, w3][self.encoder_skip:] + core + decoder
 
     def norm_scales(self) -> list[int]:
         """Each conditional norm layer's downscale from the input (2, 4 or 8), in the order of
         `norm_channels`."""
         core = [8, 8] * self.residual_blocks
         decoder = [8, 4, 4] if self.version >= 2 else [4, 2]
-        return [2, 4, 8] + core + decoder
+        return [2, 4, 8][self.encoder_skip:] + core + decoder
+
+    @property
+    def encoder_skip(self) -> int:
+        """Encoder layers the stem skips: 1 with `stem_stride` 4 (no layer at 1/2 resolution)."""
+        return 1 if self.stem_stride == 4 else 0
 
     def style_size(self) -> int:
         """Length of a style vector: a scale and a shift per normalised channel."""
@@ -203,11 +215,18 @@ class Stylizer(nn.Module):
 
         if config.seed_period and (config.version < 2 or config.seed_period % DOWNSCALE):
             raise ValueError(f"seed_period is a v2 and v3 option, a multiple of {DOWNSCALE} pixels")
-        if config.seed_period:  # the stem's input comes padded (stem_input)
-            self.enc1 = nn.Conv2d(3 + SEED_CHANNELS, w1, 4, stride=2)
+        if config.stem_stride not in (2, 4) or (config.stem_stride == 4 and config.version != 2):
+            raise ValueError(f"stem_stride is 2, or 4 in v2 (got {config.stem_stride}, v{config.version})")
+        channels_in = 3 + SEED_CHANNELS if config.seed_period else 3
+        if config.stem_stride == 4:  # straight to H/4, reaching as far as the two convs it stands for
+            self.enc1 = nn.Conv2d(channels_in, w2, 8, stride=4, padding=2 if config.seed_period else 3,
+                                  padding_mode=pad)
+        elif config.seed_period:  # the stem's input comes padded (stem_input)
+            self.enc1 = nn.Conv2d(channels_in, w1, 4, stride=2)
         else:
             self.enc1 = nn.Conv2d(3, w1, 4, stride=2, padding=1, padding_mode=pad)  # straight to H/2
-        self.enc2 = conv(w1, w2, stride=2)  # H/4
+        if config.stem_stride == 2:
+            self.enc2 = conv(w1, w2, stride=2)  # H/4
         self.enc3 = conv(w2, w3, stride=2)  # H/8
         inner = config.residual_inner
         self.res = nn.ModuleList(nn.ModuleList([conv(w3, inner), conv(inner, w3)])
@@ -284,9 +303,12 @@ class Stylizer(nn.Module):
         if self.config.seed_period and image.shape[1] == 3:
             image = self.stem_input(image, origin)
         x = F.relu(p[0](self.enc1(image)))
-        x = F.relu(p[1](self.enc2(x)))
-        x = F.relu(p[2](self.enc3(x)))
-        k = 3
+        k = 1
+        if self.config.stem_stride == 2:
+            x = F.relu(p[1](self.enc2(x)))
+            k = 2
+        x = F.relu(p[k](self.enc3(x)))
+        k += 1
         for conv_a, conv_b in self.res:
             y = F.relu(p[k](conv_a(x)))
             x = x + p[k + 1](conv_b(y))

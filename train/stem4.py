@@ -1,0 +1,130 @@
+"""A trained v2 state converted to `stem_stride` 4 (engines/network.py): one 8x8 stride-4 conv in
+place of the 4x4 stride-2 stem, its norm layer and the 3x3 stride-2 conv after it. The new conv,
+and each style's scale and shift for the norm layer after it, are regressed onto the old two
+layers' features (after that norm's ReLU, at 1/4 resolution) on random crops of content pictures,
+a random style each step; everything after them is kept. The loss is the mean squared error over
+the features' mean square (0: the old features exactly).
+
+    python -m stylecam.train.stem4 IN OUT [--steps 2000] [--content DIR ...]
+
+writes OUT: IN's network and bank in the new layout, without IN's optimizer state (an export
+checkpoint: `stylecam export --checkpoint OUT -o DIR`)."""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from stylecam.engines.checkpoint import net_config
+from stylecam.engines.network import Stylizer
+from stylecam.train.loop import save_atomic
+
+PICTURES = (".jpg", ".jpeg", ".png")
+# the content folders under ../shared/data/content regressed on (not kodak or the Tears of Steel
+# frames, which hold the eval photos: app/cli/train.EVAL_PHOTOS)
+TRAIN_CONTENT = ("coco_train2017_cc", "coco_val2017_cc", "frames_big_buck_bunny", "frames_caminandes")
+
+
+def _pictures(folders: list[Path], crop: int) -> list[np.ndarray]:
+    """RGB uint8 pictures at least `crop` px each way under `folders` (recursively)."""
+    found = []
+    for folder in folders:
+        for path in sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in PICTURES):
+            image = cv2.imread(str(path))
+            if image is not None and min(image.shape[:2]) >= crop:
+                found.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    if not found:
+        raise ValueError(f"no pictures of at least {crop} px under {', '.join(map(str, folders))}")
+    return found
+
+
+def _crops(pictures: list[np.ndarray], count: int, crop: int, rng: random.Random) -> torch.Tensor:
+    """count x 3 x crop x crop RGB [0, 1]: random pictures, scaled down at random, cut at random."""
+    out = []
+    for _ in range(count):
+        image = rng.choice(pictures)
+        h, w = image.shape[:2]
+        s = rng.uniform(crop / min(h, w), 1.0)
+        image = cv2.resize(image, (max(crop, round(w * s)), max(crop, round(h * s))), interpolation=cv2.INTER_AREA)
+        y, x = rng.randint(0, image.shape[0] - crop), rng.randint(0, image.shape[1] - crop)
+        out.append(torch.from_numpy(image[y:y + crop, x:x + crop]).permute(2, 0, 1).float() / 255.0)
+    return torch.stack(out)
+
+
+def convert(state: dict, pictures: list[np.ndarray], steps: int, seed: int = 0, batch: int = 8, crop: int = 256,
+            lr: float = 2e-3, log: Callable[[str], None] = print) -> tuple[dict, list[float]]:
+    """The converted checkpoint dict and the loss of every step."""
+    config = net_config(state["net_config"])
+    if config.version != 2 or config.stem_stride != 2:
+        raise ValueError(f"only a v2 network with the stride-2 stem converts, not {config}")
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    old = Stylizer(config)
+    old.load_state_dict(state["net"])
+    old.eval().requires_grad_(False)
+    new_config = replace(config, stem_stride=4)
+    new = Stylizer(new_config)
+    kept = {k: v for k, v in state["net"].items() if not k.startswith(("enc1.", "enc2."))}
+    missing, unexpected = new.load_state_dict(kept, strict=False)
+    assert not unexpected and sorted(missing) == ["enc1.bias", "enc1.weight"], (missing, unexpected)
+
+    styles = state["styles"].float()
+    w1, w2 = config.widths[:2]
+    scale = torch.nn.Parameter(styles[:, 2 * w1:2 * w1 + w2].clone())  # the old second norm layer's
+    shift = torch.nn.Parameter(styles[:, 2 * w1 + w2:2 * (w1 + w2)].clone())
+    opt = torch.optim.Adam([*new.enc1.parameters(), scale, shift], lr=lr)
+    losses = []
+    for step in range(steps):
+        image = _crops(pictures, batch, crop, rng)
+        stem = old.stem_input(image, torch.randint(0, 1 << 10, (batch, 2))) if config.seed_period else image
+        k = rng.randrange(len(styles))
+        p = old.norms(styles[k])
+        with torch.no_grad():
+            target = F.relu(p[1](old.enc2(F.relu(p[0](old.enc1(stem))))))
+        got = F.relu(F.instance_norm(new.enc1(stem), eps=1e-5) * scale[k, :, None, None] + shift[k, :, None, None])
+        loss = F.mse_loss(got, target) / target.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step == int(0.7 * steps):
+            for group in opt.param_groups:
+                group["lr"] *= 0.2
+        if step % 250 == 0 or step == steps - 1:
+            log(f"step {step}/{steps} relative feature error {np.mean(losses[-50:]):.4f}")
+    new_styles = torch.cat([scale.detach(), shift.detach(), styles[:, 2 * (w1 + w2):]], 1)
+    converted = {k: state[k] for k in ("names", "train_config", "step") if k in state}
+    converted.update(net=new.state_dict(), styles=new_styles, net_config=asdict(new_config),
+                     converted=f"train/stem4.py, {steps} steps, final relative feature error "
+                               f"{np.mean(losses[-50:]):.4f}")
+    return converted, losses
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m stylecam.train.stem4", description=__doc__.split("\n\n")[0])
+    ap.add_argument("source", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--content", type=Path, nargs="+", default=[Path("../shared/data/content") / d for d in TRAIN_CONTENT])
+    args = ap.parse_args(argv)
+    try:
+        state = torch.load(args.source, map_location="cpu", weights_only=True)
+        converted, _ = convert(state, _pictures(args.content, 256), args.steps)
+    except (OSError, ValueError) as exc:
+        print(f"stem4: {exc}", file=sys.stderr)
+        return 1
+    save_atomic(converted, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
