@@ -869,6 +869,30 @@ def test_resuming_a_v2_run_with_a_seed_adds_it_and_trains_on(image_dir, tmp_path
     assert seed_weights.shape == (16, 2, 4, 4) and seed_weights.abs().max() > 0
 
 
+@needs_vgg
+def test_a_run_converted_to_the_stride_4_stem_trains_on(image_dir, tmp_path):
+    """A tiny seeded v2 run, converted by train/stem4.py, resumes with stem_stride 4 and learns."""
+    from dataclasses import replace
+
+    from stylecam.engines.network import NetConfig
+    from stylecam.train.loop import save_atomic
+    from stylecam.train.stem4 import convert
+
+    net = NetConfig(seed_period=64)
+    checkpoint = train(replace(_tiny_config(image_dir, tmp_path, 2), net=net), log=lambda m: None)
+    pictures = [np.ascontiguousarray(f[:, :, ::-1]) for f in clip_frames(4, start=30)]
+    converted, _ = convert(torch.load(checkpoint, weights_only=True), pictures, steps=5, batch=2, crop=64,
+                           log=lambda m: None)
+    save_atomic(converted, checkpoint)
+    before = converted["net"]["enc1.weight"].clone()
+    messages = []
+    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 4), net=replace(net, stem_stride=4)),
+                             log=messages.append), weights_only=True)
+    assert any(m.startswith("resumed from") for m in messages) and state["step"] == 4
+    assert state["net_config"]["stem_stride"] == 4 and state["net"]["enc1.weight"].shape == (32, 5, 8, 8)
+    assert not torch.equal(state["net"]["enc1.weight"], before)  # the new stem trains on
+
+
 def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_and_exports(tmp_path):
     """An unseeded v2 state with a seed added draws exactly what it drew; a seeded state is not
     seeded again. With weights for it, an

@@ -2,13 +2,15 @@
 place of the 4x4 stride-2 stem, its norm layer and the 3x3 stride-2 conv after it. The new conv,
 and each style's scale and shift for the norm layer after it, are regressed onto the old two
 layers' features (after that norm's ReLU, at 1/4 resolution) on random crops of content pictures,
-a random style each step; everything after them is kept. The loss is the mean squared error over
-the features' mean square (0: the old features exactly).
+a random style each step; everything after them is kept. The loss is each picture's mean squared
+error over its features' mean square, averaged (0: the old features exactly; a dark picture's
+small features count as much as a bright one's).
 
     python -m stylecam.train.stem4 IN OUT [--steps 2000] [--content DIR ...]
 
-writes OUT: IN's network and bank in the new layout, without IN's optimizer state (an export
-checkpoint: `stylecam export --checkpoint OUT -o DIR`)."""
+writes OUT: IN's network and bank in the new layout, with a fresh optimizer state: `stylecam
+export --checkpoint OUT -o DIR` exports it, and `stylecam train --stem-stride 4` resumes from a
+copy of it at OUT_DIR/checkpoint.pt (IN's random generator states carry over where IN has them)."""
 from __future__ import annotations
 
 import argparse
@@ -90,7 +92,8 @@ def convert(state: dict, pictures: list[np.ndarray], steps: int, seed: int = 0, 
         with torch.no_grad():
             target = F.relu(p[1](old.enc2(F.relu(p[0](old.enc1(stem))))))
         got = F.relu(F.instance_norm(new.enc1(stem), eps=1e-5) * scale[k, :, None, None] + shift[k, :, None, None])
-        loss = F.mse_loss(got, target) / target.pow(2).mean()
+        per_picture = (got - target).pow(2).mean((1, 2, 3)) / target.pow(2).mean((1, 2, 3)).clamp_min(1e-6)
+        loss = per_picture.mean()  # each picture's error relative to its own features: dark ones count as much
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -101,8 +104,11 @@ def convert(state: dict, pictures: list[np.ndarray], steps: int, seed: int = 0, 
         if step % 250 == 0 or step == steps - 1:
             log(f"step {step}/{steps} relative feature error {np.mean(losses[-50:]):.4f}")
     new_styles = torch.cat([scale.detach(), shift.detach(), styles[:, 2 * (w1 + w2):]], 1)
-    converted = {k: state[k] for k in ("names", "train_config", "step") if k in state}
+    converted = {k: state[k] for k in ("names", "train_config", "step", "generator", "torch_rng") if k in state}
+    # Adam afresh (no moments) over the new parameters, as train/loop.py builds it: training resumes
+    fresh = torch.optim.Adam([{"params": new.parameters()}, {"params": [torch.nn.Parameter(new_styles)]}])
     converted.update(net=new.state_dict(), styles=new_styles, net_config=asdict(new_config),
+                     optimizer=fresh.state_dict(),
                      converted=f"train/stem4.py, {steps} steps, final relative feature error "
                                f"{np.mean(losses[-50:]):.4f}")
     return converted, losses

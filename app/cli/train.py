@@ -78,7 +78,8 @@ def cmd_train(args) -> int:
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
                                     residual_inner=args.residual_inner or NetConfig().residual_inner,
                                     version=args.layout or NetConfig().version,
-                                    image_detail=args.image_detail, seed_period=args.seed_period))
+                                    image_detail=args.image_detail, seed_period=args.seed_period,
+                                    stem_stride=args.stem_stride))
     try:
         path = train(cfg, log=lambda m: print(m, file=sys.stderr), stream=sys.stderr)
     except (VGGWeightsMissing, ValueError) as exc:  # ValueError: a checkpoint this run cannot resume
@@ -189,6 +190,9 @@ def add_training_commands(sub) -> None:
                    help="v2 with a seed input: a fixed noise tile of this period the network may paint flat "
                         "areas from (engines/network.py; added at zero weight to a resumed v2 state; give it "
                         "on every resume of such a run); 0: none")
+    s.add_argument("--stem-stride", type=int, choices=(2, 4), default=2,
+                   help="v2's stem: 2 (the shipped one) or 4 (one 8x8 stride-4 conv; resume a state converted "
+                        "by `python -m stylecam.train.stem4`, and give it on every resume of such a run)")
     s.add_argument("--seed", type=int, default=0, help="random seed of the data order and augmentation")
     s.set_defaults(func=cmd_train)
 
