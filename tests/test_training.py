@@ -880,6 +880,8 @@ def test_a_run_converted_to_the_stride_4_stem_trains_on(image_dir, tmp_path):
 
     net = NetConfig(seed_period=64)
     checkpoint = train(replace(_tiny_config(image_dir, tmp_path, 2), net=net), log=lambda m: None)
+    with pytest.raises(ValueError, match="convert a stride-2 state first"):  # not resumed as it is
+        train(replace(_tiny_config(image_dir, tmp_path, 3), net=replace(net, stem_stride=4)), log=lambda m: None)
     pictures = [np.ascontiguousarray(f[:, :, ::-1]) for f in clip_frames(4, start=30)]
     converted, _ = convert(torch.load(checkpoint, weights_only=True), pictures, steps=5, batch=2, crop=64,
                            log=lambda m: None)

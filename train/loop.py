@@ -278,6 +278,9 @@ def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     saved = net_config(state["net_config"])
     if saved == config:
         return state
+    if saved.stem_stride != config.stem_stride:
+        raise ValueError(f"the checkpoint's stem has stride {saved.stem_stride}, this run's {config.stem_stride}: "
+                         "convert a stride-2 state first (python -m stylecam.train.stem4 IN OUT)")
     if saved.version == 2 and replace(saved, version=3) == config:
         log("decoder head converted from v2 to v3 (bilinear upsampling, detail from the image)")
         return to_v3(state)
