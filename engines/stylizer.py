@@ -126,8 +126,8 @@ class VideoStylizer:
         self.norm_stats: np.ndarray | None = None  # S, the last frame's norm statistics (engine.run_smoothed)
         self._slot = 0  # which of the two buffer sets the next prepare writes (a prepared frame keeps its own)
         self._buffers: list[tuple[np.ndarray, np.ndarray] | None] = [None, None]  # the sized and the padded frame
-        # the phase-lock canvas (uint8 BGR) and the engine input (None: in the stem input)
-        self._canvas: list[tuple[np.ndarray | None, np.ndarray | None] | None] = [None, None]
+        # per slot: ((h, w, no canvas), the phase-lock canvas (uint8 BGR), the engine input (None: in the stem input))
+        self._canvas: list[tuple | None] = [None, None]
         # a seeded engine's whole stem input, written here (seed.py): the seed cut only when it moves
         seeded = getattr(engine, "seeded", False)
         self._stems = [StemInput(seed_tile(engine.seed_period)) for _ in range(2)] if seeded else None
@@ -189,14 +189,15 @@ class VideoStylizer:
         ph, pw = padded.shape[:2]
         ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
         stem = self._stems[self._slot] if self._stems is not None else None
+        key = (ch, cw, offset is None)
         held = self._canvas[self._slot]
-        if held is None or (held[0] is None) != (offset is None) or (held[1] is not None and held[1].shape[2:] != (ch, cw)) \
-                or (held[0] is not None and held[0].shape[:2] != (ch, cw)):
+        if held is None or held[0] != key:
             canvas = None if offset is None else np.empty((ch, cw, 3), np.uint8)
-            held = self._canvas[self._slot] = (canvas, None if stem is not None else np.empty((1, 3, ch, cw), np.float32))
+            blob = None if stem is not None else np.empty((1, 3, ch, cw), np.float32)
+            held = self._canvas[self._slot] = (key, canvas, blob)
         if not self._planes or self._planes[0].shape != (ch, cw):
             self._planes = [np.empty((ch, cw), np.uint8) for _ in range(3)]
-        canvas, blob = held
+        _, canvas, blob = held
         if stem is not None:
             blob = stem.rgb(ch, cw)
         if offset is not None:

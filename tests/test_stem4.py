@@ -16,6 +16,7 @@ from tests.conftest import clip_frames
 torch = pytest.importorskip("torch")
 
 from stylecam.engines.network import NetConfig, Stylizer  # noqa: E402
+from stylecam.train.data import ContentCrops  # noqa: E402
 from stylecam.train.loop import save_atomic  # noqa: E402
 from stylecam.train.stem4 import convert  # noqa: E402
 
@@ -42,7 +43,9 @@ def converted(tmp_path_factory):
     """The shipped state converted in a short run on real frames (the sample clip)."""
     pictures = [np.ascontiguousarray(f[:, :, ::-1]) for f in clip_frames(12, start=30)]  # RGB
     state = torch.load(paths.checkpoint(), map_location="cpu", weights_only=True)
-    new, losses = convert(state, pictures, steps=60, batch=4, crop=128, log=lambda _: None)
+    torch.manual_seed(0)
+    crops = ContentCrops(pictures, 128, torch.Generator().manual_seed(0))
+    new, losses = convert(state, crops, steps=60, batch=4, log=lambda _: None)
     path = tmp_path_factory.mktemp("stem4") / "converted.pt"
     save_atomic(new, path)
     return path, losses

@@ -384,8 +384,9 @@ class BlendLog(BetaLog):
 def test_features_are_reused_less_where_the_picture_moved_fast(ort_engine, bank):
     """Real frames 640 px wide panned 16 px (2 cells) a frame, the phase lock off so the network's
     grid sees the whole move: at fast_cells (1, 3) about half the blend is kept, at the default
-    (0.7, 2.1) little and at (0.5, 1.5) none. The same frames at half the width, moving 1 cell a frame, keep about half too: there
-    the cells count as twice the picture's share (TemporalSettings.fast_width)."""
+    (0.7, 2.1) little and at (0.5, 1.5) none. The same frames at half the width, moving 1 cell a
+    frame, keep about half too: there the cells count as twice the picture's share
+    (TemporalSettings.fast_width)."""
     wide = clip_frames(1, (720, 180), start=SHOT_START)[0]
     frames = [np.ascontiguousarray(wide[:, 16 * t:16 * t + 640]) for t in range(5)]
 

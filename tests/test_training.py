@@ -875,6 +875,7 @@ def test_a_run_converted_to_the_stride_4_stem_trains_on(image_dir, tmp_path):
     from dataclasses import replace
 
     from stylecam.engines.network import NetConfig
+    from stylecam.train.data import ContentCrops
     from stylecam.train.loop import save_atomic
     from stylecam.train.stem4 import convert
 
@@ -883,8 +884,8 @@ def test_a_run_converted_to_the_stride_4_stem_trains_on(image_dir, tmp_path):
     with pytest.raises(ValueError, match="convert a stride-2 state first"):  # not resumed as it is
         train(replace(_tiny_config(image_dir, tmp_path, 3), net=replace(net, stem_stride=4)), log=lambda m: None)
     pictures = [np.ascontiguousarray(f[:, :, ::-1]) for f in clip_frames(4, start=30)]
-    converted, _ = convert(torch.load(checkpoint, weights_only=True), pictures, steps=5, batch=2, crop=64,
-                           log=lambda m: None)
+    crops = ContentCrops(pictures, 64, torch.Generator().manual_seed(0))
+    converted, _ = convert(torch.load(checkpoint, weights_only=True), crops, steps=5, batch=2, log=lambda m: None)
     save_atomic(converted, checkpoint)
     before = converted["net"]["enc1.weight"].clone()
     messages = []

@@ -14,61 +14,34 @@ copy of it at OUT_DIR/checkpoint.pt (IN's random generator states carry over whe
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from stylecam.engines.checkpoint import net_config
 from stylecam.engines.network import Stylizer
+from stylecam.train.data import ContentCrops, image_files
 from stylecam.train.loop import save_atomic
 
-PICTURES = (".jpg", ".jpeg", ".png")
 # the content folders under ../shared/data/content regressed on (not kodak or the Tears of Steel
 # frames, which hold the eval photos: app/cli/train.EVAL_PHOTOS)
 TRAIN_CONTENT = ("coco_train2017_cc", "coco_val2017_cc", "frames_big_buck_bunny", "frames_caminandes")
+SHORT_SIDE, CROP = 384, 256  # as `stylecam train` cuts its content crops
 
 
-def _pictures(folders: list[Path], crop: int) -> list[np.ndarray]:
-    """RGB uint8 pictures at least `crop` px each way under `folders` (recursively)."""
-    found = []
-    for folder in folders:
-        for path in sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in PICTURES):
-            image = cv2.imread(str(path))
-            if image is not None and min(image.shape[:2]) >= crop:
-                found.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    if not found:
-        raise ValueError(f"no pictures of at least {crop} px under {', '.join(map(str, folders))}")
-    return found
-
-
-def _crops(pictures: list[np.ndarray], count: int, crop: int, rng: random.Random) -> torch.Tensor:
-    """count x 3 x crop x crop RGB [0, 1]: random pictures, scaled down at random, cut at random."""
-    out = []
-    for _ in range(count):
-        image = rng.choice(pictures)
-        h, w = image.shape[:2]
-        s = rng.uniform(crop / min(h, w), 1.0)
-        image = cv2.resize(image, (max(crop, round(w * s)), max(crop, round(h * s))), interpolation=cv2.INTER_AREA)
-        y, x = rng.randint(0, image.shape[0] - crop), rng.randint(0, image.shape[1] - crop)
-        out.append(torch.from_numpy(image[y:y + crop, x:x + crop]).permute(2, 0, 1).float() / 255.0)
-    return torch.stack(out)
-
-
-def convert(state: dict, pictures: list[np.ndarray], steps: int, seed: int = 0, batch: int = 8, crop: int = 256,
-            lr: float = 2e-3, log: Callable[[str], None] = print) -> tuple[dict, list[float]]:
-    """The converted checkpoint dict and the loss of every step."""
+def convert(state: dict, crops: ContentCrops, steps: int, batch: int = 8, lr: float = 2e-3,
+            log: Callable[[str], None] = print) -> tuple[dict, list[float]]:
+    """The converted checkpoint dict and the loss of every step; crops draws the pictures (and,
+    with its generator, the seed's cut and the style of each step)."""
     config = net_config(state["net_config"])
     if config.version != 2 or config.stem_stride != 2:
         raise ValueError(f"only a v2 network with the stride-2 stem converts, not {config}")
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
+    gen = crops.gen
     old = Stylizer(config)
     old.load_state_dict(state["net"])
     old.eval().requires_grad_(False)
@@ -85,13 +58,14 @@ def convert(state: dict, pictures: list[np.ndarray], steps: int, seed: int = 0, 
     opt = torch.optim.Adam([*new.enc1.parameters(), scale, shift], lr=lr)
     losses = []
     for step in range(steps):
-        image = _crops(pictures, batch, crop, rng)
-        stem = old.stem_input(image, torch.randint(0, 1 << 10, (batch, 2))) if config.seed_period else image
-        k = rng.randrange(len(styles))
+        image = crops.batch(batch)
+        if config.seed_period:  # the seed cut anywhere
+            image = old.stem_input(image, torch.randint(0, 1 << 10, (batch, 2), generator=gen))
+        k = int(torch.randint(len(styles), (1,), generator=gen))
         p = old.norms(styles[k])
         with torch.no_grad():
-            target = F.relu(p[1](old.enc2(F.relu(p[0](old.enc1(stem))))))
-        got = F.relu(F.instance_norm(new.enc1(stem), eps=1e-5) * scale[k, :, None, None] + shift[k, :, None, None])
+            target = F.relu(p[1](old.enc2(F.relu(p[0](old.enc1(image))))))
+        got = F.relu(F.instance_norm(new.enc1(image), eps=1e-5) * scale[k, :, None, None] + shift[k, :, None, None])
         per_picture = (got - target).pow(2).mean((1, 2, 3)) / target.pow(2).mean((1, 2, 3)).clamp_min(1e-6)
         loss = per_picture.mean()  # each picture's error relative to its own features: dark ones count as much
         opt.zero_grad()
@@ -119,11 +93,14 @@ def main(argv: list[str]) -> int:
     ap.add_argument("source", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--content", type=Path, nargs="+", default=[Path("../shared/data/content") / d for d in TRAIN_CONTENT])
+    ap.add_argument("--content", type=Path, nargs="+",
+                    default=[Path("../shared/data/content") / d for d in TRAIN_CONTENT])
     args = ap.parse_args(argv)
     try:
         state = torch.load(args.source, map_location="cpu", weights_only=True)
-        converted, _ = convert(state, _pictures(args.content, 256), args.steps)
+        crops = ContentCrops.from_files(image_files(args.content), SHORT_SIDE, CROP, torch.Generator().manual_seed(0))
+        torch.manual_seed(0)  # the new stem's starting weights
+        converted, _ = convert(state, crops, args.steps)
     except (OSError, ValueError) as exc:
         print(f"stem4: {exc}", file=sys.stderr)
         return 1

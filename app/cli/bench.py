@@ -155,8 +155,9 @@ def summary_lines(report: dict) -> list[str]:
              f"throughput {report['fps']:.1f} fps; latency p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
              f"p99 {lat['p99']:.2f} ms (stages in turn)"]
     over = report["overlapped"]
-    lines.append(f"overlapped (engine calls as the window runs them): {over['fps']:.1f} fps, a frame every {over['frame_ms']['p50']:.2f} ms "
-                 f"(p50), latency fed back to back p50 {over['latency_ms']['p50']:.2f} ms, p95 {over['latency_ms']['p95']:.2f} ms")
+    lines.append(f"overlapped (engine calls as the window runs them): {over['fps']:.1f} fps, "
+                 f"a frame every {over['frame_ms']['p50']:.2f} ms (p50), latency fed back to back "
+                 f"p50 {over['latency_ms']['p50']:.2f} ms, p95 {over['latency_ms']['p95']:.2f} ms")
     for name, v in report["stages_ms"].items():
         lines.append(f"  {name:<12} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms")
     return lines
