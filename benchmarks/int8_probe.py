@@ -32,6 +32,7 @@ from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.backends import OrtEngine  # noqa: E402
 from stylecam.engines.host import cpu_class  # noqa: E402
+from stylecam.engines.seed import seed_tile, stem_input  # noqa: E402
 from stylecam.engines.stability import PairFlows  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.train.evaluate import read_clip  # noqa: E402
@@ -39,13 +40,15 @@ from stylecam.train.evaluate import read_clip  # noqa: E402
 SIZE = (640, 480)
 
 
-def engine_feed(frame: np.ndarray, style: np.ndarray, core_channels: int) -> dict[str, np.ndarray]:
+def engine_feed(frame: np.ndarray, style: np.ndarray, engine: OrtEngine) -> dict[str, np.ndarray]:
     """The graph's inputs for one BGR frame, per-frame (no state, no carried norm statistics):
-    image NCHW RGB [0, 1]."""
+    image NCHW RGB [0, 1], a seeded graph's stem input with the tile cut at the origin."""
     h, w = frame.shape[0] // 8, frame.shape[1] // 8
-    image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-    return {"image": np.ascontiguousarray(image), "style": style.astype(np.float32),
-            "prev": np.zeros((1, h, w, core_channels), np.float32), "blend": np.zeros((1, 1, h, w), np.float32),
+    image = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None], np.float32) / 255.0
+    if engine.seeded:
+        image = stem_input(image, seed_tile(engine.seed_period), None)
+    return {"image": image, "style": style.astype(np.float32),
+            "prev": np.zeros((1, h, w, engine.core_channels), np.float32), "blend": np.zeros((1, 1, h, w), np.float32),
             "norm_stats": np.zeros(style.shape, np.float32), "norm_beta": np.zeros(1, np.float32)}
 
 
@@ -95,19 +98,18 @@ def main() -> int:
     bank = StyleBank.load(args.bank / paths.STYLE_BANK)
     fp32 = OrtEngine(args.bank / paths.MODEL_ONNX, "CPUExecutionProvider")
     sample = [cv2.resize(f, SIZE) for f in read_clip(paths.sample_clip(), 240)]
-    channels = fp32.core_channels
-    calibration = [engine_feed(sample[i], bank.vectors[k % len(bank.vectors)], channels)
+    calibration = [engine_feed(sample[i], bank.vectors[k % len(bank.vectors)], fp32)
                    for k, i in enumerate(range(0, 240, 15))]
     with tempfile.TemporaryDirectory() as tmp:
         int8 = OrtEngine(quantize(args.bank / paths.MODEL_ONNX, Path(tmp) / "int8.onnx", calibration),
                          "CPUExecutionProvider")
     report = {"cpu": cpu_class(), "bank": str(args.bank), "size": "x".join(map(str, SIZE))}
     report["engine_ms"] = speed({"fp32": fp32, "int8": int8},
-                                [engine_feed(f, bank.vectors[0], channels) for f in sample[::8]], args.rounds)
+                                [engine_feed(f, bank.vectors[0], fp32) for f in sample[::8]], args.rounds)
     diffs = []
     for k in range(len(bank.vectors)):
         for i in (30, 120, 200):
-            feed = engine_feed(sample[i], bank.vectors[k], channels)
+            feed = engine_feed(sample[i], bank.vectors[k], fp32)
             d = 255.0 * np.abs(fp32.session.run(["output"], feed)[0] - int8.session.run(["output"], feed)[0])
             diffs.append((float(d.mean()), float(d.max())))
     report["difference_255"] = {"mean": round(float(np.mean([d[0] for d in diffs])), 2),

@@ -896,6 +896,29 @@ def test_a_run_converted_to_the_stride_4_stem_trains_on(image_dir, tmp_path):
     assert not torch.equal(state["net"]["enc1.weight"], before)  # the new stem trains on
 
 
+@needs_vgg
+def test_a_run_with_a_block_dropped_trains_on_with_its_block_count(image_dir, tmp_path):
+    """A tiny v2 run with its last residual block dropped (train/distill.py) is refused with the
+    way out, then resumes with residual_blocks 3 and learns."""
+    from dataclasses import replace
+
+    from stylecam.engines.network import NetConfig
+    from stylecam.train.distill import drop_blocks
+    from stylecam.train.loop import save_atomic
+
+    checkpoint = train(_tiny_config(image_dir, tmp_path, 2), log=lambda m: None)
+    save_atomic(drop_blocks(torch.load(checkpoint, weights_only=True), [3]), checkpoint)
+    with pytest.raises(ValueError, match="give --residual-blocks 3"):
+        train(_tiny_config(image_dir, tmp_path, 3), log=lambda m: None)
+    before = torch.load(checkpoint, weights_only=True)["net"]["res.2.1.weight"].clone()
+    messages = []
+    state = torch.load(train(replace(_tiny_config(image_dir, tmp_path, 4), net=NetConfig(residual_blocks=3)),
+                             log=messages.append), weights_only=True)
+    assert any(m.startswith("resumed from") for m in messages) and state["step"] == 4
+    assert state["net_config"]["residual_blocks"] == 3 and not any(k.startswith("res.3.") for k in state["net"])
+    assert not torch.equal(state["net"]["res.2.1.weight"], before)  # the last block left trains on
+
+
 def test_a_seed_added_at_zero_weight_keeps_the_output_then_paints_from_the_tile_and_exports(tmp_path):
     """An unseeded v2 state with a seed added draws exactly what it drew; a seeded state is not
     seeded again. With weights for it, an

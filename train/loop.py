@@ -278,6 +278,10 @@ def _adapted(state: dict, config: NetConfig, gen: torch.Generator, log) -> dict:
     saved = net_config(state["net_config"])
     if saved == config:
         return state
+    if saved.residual_blocks != config.residual_blocks:
+        raise ValueError(f"the checkpoint's core has {saved.residual_blocks} residual blocks, this run's "
+                         f"{config.residual_blocks}: give --residual-blocks {saved.residual_blocks} (blocks are "
+                         "dropped only by python -m stylecam.train.distill)")
     if saved.stem_stride != config.stem_stride:
         raise ValueError(f"the checkpoint's stem has stride {saved.stem_stride}, this run's {config.stem_stride}: "
                          "convert a stride-2 state first (python -m stylecam.train.stem4 IN OUT)")

