@@ -116,6 +116,28 @@ def gram_error(vgg, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return error
 
 
+def _motion_errors(teacher: Stylizer, student: Stylizer, teacher_styles: torch.Tensor, styles: torch.Tensor,
+                   batch, noise: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """On motion pairs (MotionCrops.batch), a random style each: both frames' output errors
+    (2N, over the output's variance) and the error of the change to frame t (N, on trusted
+    pixels, over frame t's variance)."""
+    prev, cur, grid, valid = batch
+    n = len(cur)
+    pair = (torch.cat([prev, cur]) + torch.randn(2 * n, *cur.shape[1:], generator=gen) * noise).clamp(0, 1)
+    if teacher.config.seed_period:  # one cut for both frames: the seed stays on the scene
+        pair = teacher.stem_input(pair, torch.randint(0, 1 << 10, (n, 2), generator=gen).repeat(2, 1))
+    k = torch.randint(len(styles), (n,), generator=gen).repeat(2)
+    with torch.no_grad():
+        pt = teacher.norms(teacher_styles[k])
+        target = teacher.decode(teacher.encode(pair, pt), pt, pair)
+    ps = student.norms(styles[k])
+    output = student.decode(student.encode(pair, ps), ps, pair)
+    scale = target.var((1, 2, 3)).clamp_min(1e-4)
+    change = output[n:] - warp_to(output[:n], grid)
+    target_change = target[n:] - warp_to(target[:n], grid)
+    return _relative(output, target, scale), _relative(change, target_change, scale[n:], valid)
+
+
 def distill(student_state: dict, teacher_state: dict, crops: ContentCrops, steps: int, batch: int = 4,
             lr: float = 1e-4, motion: MotionCrops | None = None, motion_weight: float = 10.0, noise: float = 0.02,
             texture_weight: float = 0.0, gram_weight: float = 0.0, vgg=None, log: Callable[[str], None] = print,
@@ -160,20 +182,9 @@ def distill(student_state: dict, teacher_state: dict, crops: ContentCrops, steps
         loss = (feature_error + output_error + texture_weight * texture + gram_weight * grams).mean()
         change_error = torch.zeros(1)
         if motion is not None:
-            prev, cur, grid, valid = motion.batch(2)
-            pair = (torch.cat([prev, cur]) + torch.randn(4, *cur.shape[1:], generator=gen) * noise).clamp(0, 1)
-            pair = inputs(pair, torch.randint(0, 1 << 10, (2, 2), generator=gen).repeat(2, 1))
-            k = torch.randint(len(styles), (2,), generator=gen).repeat(2)
-            with torch.no_grad():
-                pt = teacher.norms(teacher_styles[k])
-                target = teacher.decode(teacher.encode(pair, pt), pt, pair)
-            ps = student.norms(styles[k])
-            output = student.decode(student.encode(pair, ps), ps, pair)
-            scale = target.var((1, 2, 3)).clamp_min(1e-4)
-            change = output[2:] - warp_to(output[:2], grid)
-            target_change = target[2:] - warp_to(target[:2], grid)
-            change_error = _relative(change, target_change, scale[2:], valid)
-            loss = loss + _relative(output, target, scale).mean() + motion_weight * change_error.mean()
+            frames_error, change_error = _motion_errors(teacher, student, teacher_styles, styles, motion.batch(2),
+                                                        noise, gen)
+            loss = loss + frames_error.mean() + motion_weight * change_error.mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
