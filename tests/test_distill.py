@@ -16,8 +16,8 @@ from tests.conftest import clip_frames
 torch = pytest.importorskip("torch")
 
 from stylecam.engines.network import Stylizer  # noqa: E402
-from stylecam.train.data import ContentCrops  # noqa: E402
 from stylecam.train import vgg as vgg_module  # noqa: E402
+from stylecam.train.data import ContentCrops  # noqa: E402
 from stylecam.train.distill import _relative, distill, drop_blocks, gram_error, texture_error  # noqa: E402
 from stylecam.train.loop import save_atomic  # noqa: E402
 from stylecam.train.motion import MotionCrops, frame_pairs  # noqa: E402
@@ -62,14 +62,16 @@ def test_dropping_blocks_keeps_every_other_weight_and_norm_entry(shipped):
 
 @pytest.fixture(scope="module")
 def distilled(shipped, tmp_path_factory):
-    """The last residual block dropped and distilled back in a short run on real frames."""
+    """The last residual block dropped and distilled back in a short run on real frames, with the
+    motion and texture terms."""
     frames = _rgb(clip_frames(14, start=30))
     gen = torch.Generator().manual_seed(0)
     crops = ContentCrops(frames[:10], 96, gen)
     motion = MotionCrops(frame_pairs(frames[10:], gaps=(1,), every=1), 96, gen, lock="subpixel")
     torch.manual_seed(0)
     start = drop_blocks(shipped, [3])
-    state, losses = distill(start, shipped, crops, steps=60, batch=2, lr=1e-3, motion=motion, log=lambda _: None)
+    state, losses = distill(start, shipped, crops, steps=60, batch=2, lr=1e-3, motion=motion, texture_weight=1.0,
+                            log=lambda _: None)
     path = tmp_path_factory.mktemp("distill") / "distilled.pt"
     save_atomic(state, path)
     return start, state, losses, path
