@@ -63,7 +63,7 @@ def test_dropping_blocks_keeps_every_other_weight_and_norm_entry(shipped):
 @pytest.fixture(scope="module")
 def distilled(shipped, tmp_path_factory):
     """The last residual block dropped and distilled back in a short run on real frames, with the
-    motion and texture terms."""
+    motion, texture and noise terms."""
     frames = _rgb(clip_frames(14, start=30))
     gen = torch.Generator().manual_seed(0)
     crops = ContentCrops(frames[:10], 96, gen)
@@ -71,7 +71,7 @@ def distilled(shipped, tmp_path_factory):
     torch.manual_seed(0)
     start = drop_blocks(shipped, [3])
     state, losses = distill(start, shipped, crops, steps=60, batch=2, lr=1e-3, motion=motion, texture_weight=1.0,
-                            log=lambda _: None)
+                            noise_weight=10.0, log=lambda _: None)
     path = tmp_path_factory.mktemp("distill") / "distilled.pt"
     save_atomic(state, path)
     return start, state, losses, path

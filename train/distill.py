@@ -12,10 +12,14 @@ cell (`texture_error`), and `gram_weight` times the error of its VGG Gram matric
 motion pairs (train/motion.py, cut along the dominant motion as the sub-pixel lock leaves them,
 noise added, one seed cut per pair), also each frame's output error and, times `motion_weight`,
 the error of the change from frame t-1's output (warped by the flow) to frame t's against the
-teacher's change, on trusted pixels. 0.1-0.3 s a step on 2 cores; about 1.5 s with the Gram term.
+teacher's change, on trusted pixels; optionally `noise_weight` times the error of the change a
+second noise draw on the crops makes, against the teacher's (a student answering noise more
+strongly flickers more on snow: benchmarks/noise_sensitivity.py). 0.1-0.3 s a step on 2 cores;
+2-3 s with the Gram term.
 
     python -m stylecam.train.distill TEACHER START OUT --steps 4000 [--drop-block I ...]
-        [--motion DIR ...] [--motion-weight 10] [--texture-weight 1] [--gram-weight 3] [--content DIR ...]
+        [--motion DIR ...] [--motion-weight 10] [--texture-weight 1] [--gram-weight 3] [--noise-weight 100]
+        [--content DIR ...]
 
 writes OUT every 250 steps and at the end: START's layout (less the dropped blocks) with the
 trained weights and vectors and Adam afresh, which `stylecam export --checkpoint OUT` exports and
@@ -140,8 +144,9 @@ def _motion_errors(teacher: Stylizer, student: Stylizer, teacher_styles: torch.T
 
 def distill(student_state: dict, teacher_state: dict, crops: ContentCrops, steps: int, batch: int = 4,
             lr: float = 1e-4, motion: MotionCrops | None = None, motion_weight: float = 10.0, noise: float = 0.02,
-            texture_weight: float = 0.0, gram_weight: float = 0.0, vgg=None, log: Callable[[str], None] = print,
-            save: Callable[[dict], None] | None = None) -> tuple[dict, list[float]]:
+            texture_weight: float = 0.0, gram_weight: float = 0.0, vgg=None, noise_weight: float = 0.0,
+            log: Callable[[str], None] = print, save: Callable[[dict], None] | None = None
+            ) -> tuple[dict, list[float]]:
     """The student's checkpoint dict after `steps` of distillation (module doc) and the loss of
     every step; `save` gets the dict every SAVE_EVERY steps. Adam at `lr` (the style vectors at
     10x), x0.2 at 70 %."""
@@ -180,6 +185,15 @@ def distill(student_state: dict, teacher_state: dict, crops: ContentCrops, steps
         texture = texture_error(output, target)
         grams = gram_error(vgg, output, target) if gram_weight else torch.zeros(1)
         loss = (feature_error + output_error + texture_weight * texture + gram_weight * grams).mean()
+        noise_error = torch.zeros(1)
+        if noise_weight:  # the same crops with another noise draw: the change noise makes, against the teacher's
+            noisy = image.clone()  # noise on the picture, not on a seeded stem input's seed planes
+            noisy[:, :3] = (image[:, :3] + torch.randn(image[:, :3].shape, generator=gen) * noise).clamp(0, 1)
+            with torch.no_grad():
+                target_change = teacher.decode(teacher.encode(noisy, pt), pt, noisy) - target
+            change = student.decode(student.encode(noisy, ps), ps, noisy) - output
+            noise_error = _relative(change, target_change, target.var((1, 2, 3)).clamp_min(1e-4))
+            loss = loss + noise_weight * noise_error.mean()
         change_error = torch.zeros(1)
         if motion is not None:
             frames_error, change_error = _motion_errors(teacher, student, teacher_styles, styles, motion.batch(2),
@@ -196,7 +210,7 @@ def distill(student_state: dict, teacher_state: dict, crops: ContentCrops, steps
             log(f"distill step {step}/{steps} loss {np.mean(losses[-50:]):.4f} (features "
                 f"{feature_error.mean().item():.4f}, output {output_error.mean().item():.4f}, "
                 f"texture {texture.mean().item():.4f}, gram {grams.mean().item():.4f}, "
-                f"change {change_error.mean().item():.4f})")
+                f"change {change_error.mean().item():.4f}, noise {noise_error.mean().item():.4f})")
         if save is not None and (step + 1) % SAVE_EVERY == 0:
             save(snapshot())
     return snapshot(), losses
@@ -216,6 +230,9 @@ def main(argv: list[str]) -> int:
                     help="the texture energy term's weight (`texture_error`)")
     ap.add_argument("--gram-weight", type=float, default=0.0,
                     help="the VGG Gram term's weight (`gram_error`; needs VGG16)")
+    ap.add_argument("--noise-weight", type=float, default=0.0,
+                    help="the noise term's weight: the output's change when the picture gets noise, "
+                         "against the teacher's")
     ap.add_argument("--content", type=Path, nargs="+",
                     default=[Path("../shared/data/content") / d for d in TRAIN_CONTENT])
     args = ap.parse_args(argv)
@@ -230,7 +247,7 @@ def main(argv: list[str]) -> int:
         motion = MotionCrops(pairs, CROP, gen, lock="subpixel") if args.motion else None
         distilled, _ = distill(student, teacher, crops, args.steps, motion=motion, motion_weight=args.motion_weight,
                                texture_weight=args.texture_weight, gram_weight=args.gram_weight,
-                               vgg=load_vgg() if args.gram_weight else None,
+                               vgg=load_vgg() if args.gram_weight else None, noise_weight=args.noise_weight,
                                save=lambda state: save_atomic(state, args.out))
     except (OSError, ValueError, VGGWeightsMissing) as exc:
         print(f"distill: {exc}", file=sys.stderr)
