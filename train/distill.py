@@ -41,10 +41,10 @@ from stylecam.engines.contract import DOWNSCALE
 from stylecam.engines.network import Stylizer
 from stylecam.train.data import ContentCrops, image_files
 from stylecam.train.losses import STYLE_LAYERS, gram
-from stylecam.train.loop import save_atomic
+from stylecam.train.loop import save_atomic, step_with_decay, write_state
 from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_to
 from stylecam.train.stem4 import CROP, SHORT_SIDE, TRAIN_CONTENT
-from stylecam.train.vgg import VGGWeightsMissing, load_vgg
+from stylecam.train.vgg import load_vgg
 
 SAVE_EVERY = 250  # steps
 
@@ -199,13 +199,7 @@ def distill(student_state: dict, teacher_state: dict, crops: ContentCrops, steps
             frames_error, change_error = _motion_errors(teacher, student, teacher_styles, styles, motion.batch(2),
                                                         noise, gen)
             loss = loss + frames_error.mean() + motion_weight * change_error.mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if step == int(0.7 * steps):
-            for group in opt.param_groups:
-                group["lr"] *= 0.2
+        losses.append(step_with_decay(opt, loss, step, steps))
         if step % 50 == 0 or step == steps - 1:
             log(f"distill step {step}/{steps} loss {np.mean(losses[-50:]):.4f} (features "
                 f"{feature_error.mean().item():.4f}, output {output_error.mean().item():.4f}, "
@@ -236,7 +230,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--content", type=Path, nargs="+",
                     default=[Path("../shared/data/content") / d for d in TRAIN_CONTENT])
     args = ap.parse_args(argv)
-    try:
+
+    def make() -> dict:
         teacher = torch.load(args.teacher, map_location="cpu", weights_only=True)
         student = torch.load(args.start, map_location="cpu", weights_only=True)
         if args.drop_block:
@@ -245,17 +240,12 @@ def main(argv: list[str]) -> int:
         crops = ContentCrops.from_files(image_files(args.content), SHORT_SIDE, CROP, gen)
         pairs = [p for source in motion_sources(args.motion) for p in frame_pairs(read_frames(source, 320, 120))]
         motion = MotionCrops(pairs, CROP, gen, lock="subpixel") if args.motion else None
-        distilled, _ = distill(student, teacher, crops, args.steps, motion=motion, motion_weight=args.motion_weight,
-                               texture_weight=args.texture_weight, gram_weight=args.gram_weight,
-                               vgg=load_vgg() if args.gram_weight else None, noise_weight=args.noise_weight,
-                               save=lambda state: save_atomic(state, args.out))
-    except (OSError, ValueError, VGGWeightsMissing) as exc:
-        print(f"distill: {exc}", file=sys.stderr)
-        return 1
-    save_atomic(distilled, args.out)
-    print(f"wrote {args.out}")
-    return 0
+        return distill(student, teacher, crops, args.steps, motion=motion, motion_weight=args.motion_weight,
+                       texture_weight=args.texture_weight, gram_weight=args.gram_weight,
+                       vgg=load_vgg() if args.gram_weight else None, noise_weight=args.noise_weight,
+                       save=lambda state: save_atomic(state, args.out))[0]
 
+    return write_state("distill", make, args.out)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

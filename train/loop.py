@@ -33,6 +33,7 @@ still changes, not what the carried statistics already hold.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -49,7 +50,7 @@ from stylecam.train.data import ContentCrops, image_files, read_rgb, resize_long
 from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_cells, warp_to
 from stylecam.train.precision import describe, native_bf16, perceptual_autocast
 from stylecam.train.progress import Progress
-from stylecam.train.vgg import load_vgg
+from stylecam.train.vgg import VGGWeightsMissing, load_vgg
 
 DISTILL_RING = 32  # pixels of the crop's border left out of the distillation loss
 
@@ -100,6 +101,31 @@ def save_atomic(obj: dict, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def step_with_decay(opt: torch.optim.Optimizer, loss: torch.Tensor, step: int, steps: int) -> float:
+    """One optimiser step on `loss`, the rate cut to a fifth once, at 70 % of `steps`: the state
+    converters' schedule (train/stem4.py, train/distill.py). Returns the loss's value."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if step == int(0.7 * steps):
+        for group in opt.param_groups:
+            group["lr"] *= 0.2
+    return loss.item()
+
+
+def write_state(prog: str, make: Callable[[], dict], path: Path) -> int:
+    """A command's end: the checkpoint dict `make` builds saved at `path` (exit status 0), or
+    its error on one line (1): for the state converters (train/stem4.py, train/distill.py)."""
+    try:
+        state = make()
+    except (OSError, ValueError, VGGWeightsMissing) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    save_atomic(state, path)
+    print(f"wrote {path}")
+    return 0
 
 
 def checkpoint(net: Stylizer, styles: torch.Tensor, names: list[str], cfg: TrainConfig, **extra) -> dict:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from stylecam.engines.checkpoint import net_config
 from stylecam.engines.network import Stylizer
 from stylecam.train.data import ContentCrops, image_files
-from stylecam.train.loop import save_atomic
+from stylecam.train.loop import step_with_decay, write_state
 
 # the content folders under ../shared/data/content regressed on (not kodak or the Tears of Steel
 # frames, which hold the eval photos: app/cli/train.EVAL_PHOTOS)
@@ -68,13 +68,7 @@ def convert(state: dict, crops: ContentCrops, steps: int, batch: int = 8, lr: fl
         got = F.relu(F.instance_norm(new.enc1(image), eps=1e-5) * scale[k, :, None, None] + shift[k, :, None, None])
         per_picture = (got - target).pow(2).mean((1, 2, 3)) / target.pow(2).mean((1, 2, 3)).clamp_min(1e-6)
         loss = per_picture.mean()  # each picture's error relative to its own features: dark ones count as much
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if step == int(0.7 * steps):
-            for group in opt.param_groups:
-                group["lr"] *= 0.2
+        losses.append(step_with_decay(opt, loss, step, steps))
         if step % 250 == 0 or step == steps - 1:
             log(f"step {step}/{steps} relative feature error {np.mean(losses[-50:]):.4f}")
     new_styles = torch.cat([scale.detach(), shift.detach(), styles[:, 2 * (w1 + w2):]], 1)
@@ -96,17 +90,14 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--content", type=Path, nargs="+",
                     default=[Path("../shared/data/content") / d for d in TRAIN_CONTENT])
     args = ap.parse_args(argv)
-    try:
+
+    def make() -> dict:
         state = torch.load(args.source, map_location="cpu", weights_only=True)
         crops = ContentCrops.from_files(image_files(args.content), SHORT_SIDE, CROP, torch.Generator().manual_seed(0))
         torch.manual_seed(0)  # the new stem's starting weights
-        converted, _ = convert(state, crops, args.steps)
-    except (OSError, ValueError) as exc:
-        print(f"stem4: {exc}", file=sys.stderr)
-        return 1
-    save_atomic(converted, args.out)
-    print(f"wrote {args.out}")
-    return 0
+        return convert(state, crops, args.steps)[0]
+
+    return write_state("stem4", make, args.out)
 
 
 if __name__ == "__main__":
