@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import emit  # noqa: E402
 
-from stylecam.engines.checkpoint import load_network  # noqa: E402
+from stylecam.engines.checkpoint import load_bank, load_network  # noqa: E402
 from stylecam.engines.host import cpu_class  # noqa: E402
 from stylecam.train.evaluate import read_clip  # noqa: E402
 
@@ -43,11 +43,11 @@ def main() -> int:
         noisy = (x + torch.randn(x.shape, generator=torch.Generator().manual_seed(0)) * 0.02).clamp(0, 1)
         row = {}
         for state, path in states.items():
-            net, saved = load_network(Path(path)).eval(), torch.load(path, map_location="cpu", weights_only=True)
+            net, bank = load_network(Path(path)).eval(), load_bank(Path(path))
             with torch.no_grad():
                 row[state] = {}
                 for style in STYLES:
-                    vector = saved["styles"][list(saved["names"]).index(style)]
+                    vector = torch.from_numpy(bank.vector(style))
                     a, b = net.stylize(x, vector), net.stylize(noisy, vector)
                     row[state][style] = round(float(((a - b) ** 2).mean() / a.var()), 5)
         report["change_over_variance"][clip] = row

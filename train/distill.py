@@ -41,19 +41,12 @@ from stylecam.engines.contract import DOWNSCALE
 from stylecam.engines.network import Stylizer
 from stylecam.train.data import ContentCrops, image_files
 from stylecam.train.losses import STYLE_LAYERS, gram
-from stylecam.train.loop import save_atomic, step_with_decay, write_state
+from stylecam.train.loop import fresh_optimizer, save_atomic, step_with_decay, write_state
 from stylecam.train.motion import MotionCrops, frame_pairs, motion_sources, read_frames, warp_to
 from stylecam.train.stem4 import CROP, SHORT_SIDE, TRAIN_CONTENT
 from stylecam.train.vgg import load_vgg
 
 SAVE_EVERY = 250  # steps
-
-
-def fresh_optimizer(net: Stylizer, styles: torch.Tensor) -> dict:
-    """An Adam state with no moments over `net` and `styles`, grouped as train/loop.py builds
-    it: a state that carries it resumes there."""
-    return torch.optim.Adam([{"params": net.parameters()}, {"params": [torch.nn.Parameter(styles.detach())]}]
-                            ).state_dict()
 
 
 def drop_blocks(state: dict, blocks: list[int]) -> dict:

@@ -128,6 +128,13 @@ def write_state(prog: str, make: Callable[[], dict], path: Path) -> int:
     return 0
 
 
+def fresh_optimizer(net: Stylizer, styles: torch.Tensor) -> dict:
+    """An Adam state with no moments over `net` and `styles`, grouped as `train` builds it: a
+    converted state that carries it resumes there (train/stem4.py, train/distill.py)."""
+    return torch.optim.Adam([{"params": net.parameters()}, {"params": [torch.nn.Parameter(styles.detach())]}]
+                            ).state_dict()
+
+
 def checkpoint(net: Stylizer, styles: torch.Tensor, names: list[str], cfg: TrainConfig, **extra) -> dict:
     """The dict both resuming and export read: weights, style vectors, names and configs."""
     return {"net": net.state_dict(), "styles": styles.detach().clone(), "names": list(names),

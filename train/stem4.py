@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from stylecam.engines.checkpoint import net_config
 from stylecam.engines.network import Stylizer
 from stylecam.train.data import ContentCrops, image_files
-from stylecam.train.loop import step_with_decay, write_state
+from stylecam.train.loop import fresh_optimizer, step_with_decay, write_state
 
 # the content folders under ../shared/data/content regressed on (not kodak or the Tears of Steel
 # frames, which hold the eval photos: app/cli/train.EVAL_PHOTOS)
@@ -73,10 +73,8 @@ def convert(state: dict, crops: ContentCrops, steps: int, batch: int = 8, lr: fl
             log(f"step {step}/{steps} relative feature error {np.mean(losses[-50:]):.4f}")
     new_styles = torch.cat([scale.detach(), shift.detach(), styles[:, 2 * (w1 + w2):]], 1)
     converted = {k: state[k] for k in ("names", "train_config", "step", "generator", "torch_rng") if k in state}
-    # Adam afresh (no moments) over the new parameters, as train/loop.py builds it: training resumes
-    fresh = torch.optim.Adam([{"params": new.parameters()}, {"params": [torch.nn.Parameter(new_styles)]}])
     converted.update(net=new.state_dict(), styles=new_styles, net_config=asdict(new_config),
-                     optimizer=fresh.state_dict(),
+                     optimizer=fresh_optimizer(new, new_styles),  # Adam afresh: training resumes
                      converted=f"train/stem4.py, {steps} steps, final relative feature error "
                                f"{np.mean(losses[-50:]):.4f}")
     return converted, losses
