@@ -62,7 +62,9 @@ def engine_times(engines: dict, frames: list[np.ndarray], size: tuple[int, int],
             if r >= 5:
                 times[name].append(1000 * (time.perf_counter() - t))
     out = {k: pct(v) for k, v in times.items()}
-    out["v1_over_v2"] = round(out["v1"]["p50"] / out["v2"]["p50"], 3)
+    for k in engines:
+        if k != "v1":
+            out[f"v1_over_{k}"] = round(out["v1"]["p50"] / out[k]["p50"], 3)
     return out
 
 
@@ -144,6 +146,8 @@ def main() -> int:
     p.add_argument("--temporal", type=float, default=0.8)
     p.add_argument("--json", type=Path)
     p.add_argument("--v2", type=Path, help="a folder from `stylecam export` to compare instead of assets/")
+    p.add_argument("--baseline", type=Path, help="the engine part also times this export's graph (as "
+                   "`v2_baseline`), alternating with the other two: a change to v2 against v2 before it")
     p.add_argument("--sheet", type=Path, help="also write a contact sheet here: the eval photos, v1's row above v2's")
     args = p.parse_args()
     data = Path(args.data)
@@ -161,6 +165,9 @@ def main() -> int:
     parts = args.parts.split(",")
     if "engine" in parts:
         style_pair = {"v1": (v1, v1_bank.vectors[0]), "v2": (v2, v2_bank.vectors[0])}
+        if args.baseline:
+            style_pair["v2_baseline"] = (OrtEngine(args.baseline / paths.MODEL_ONNX, "CPUExecutionProvider"),
+                                         StyleBank.load(args.baseline / paths.STYLE_BANK).vectors[0])
         report["engine_ms"] = {f"{w}x{h}": engine_times(style_pair, sample, (w, h), args.rounds)
                                for w, h in ((640, 480), (640, 360))}
         log(f"engine: {report['engine_ms']}")

@@ -166,21 +166,45 @@ def _cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Ten
 def _smoothed_cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, last_mean: torch.Tensor,
                   last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
     """`_cin` with statistics smoothed over frames: this frame's per-channel mean and variance moved
-    towards the last frame's (`last_*`, N x C x 1 x 1) by beta (0: this frame's alone, which is
-    `_cin` to rounding); the statistics used go into sink[layer] for the next frame. Without
-    gradients and for one frame (inference, export) the normalisation is F.batch_norm with them:
-    one fused pass in ONNX Runtime (BatchNormalization), where x * gain + bias takes two."""
+    towards the last frame's (`last_*`) by beta (0: this frame's alone, which is `_cin` to
+    rounding); the statistics used go into sink[layer] for the next frame (N x C each). scale,
+    shift and last_* are the style's and the statistics' slices for this layer (N x C or C).
+    Without gradients and for one frame (inference, export) see `_smoothed_cin_fused`."""
+    if x.shape[0] == 1 and not torch.is_grad_enabled():
+        flat = (t if t.dim() == 1 else t.reshape(-1) for t in (scale, shift, last_mean, last_var))
+        return _smoothed_cin_fused(x, *flat, beta, layer, sink)
+    scale, shift, last_mean, last_var = (t[..., None, None] for t in (scale, shift, last_mean, last_var))
     mean = x.mean(dim=(2, 3), keepdim=True)
     d = x - mean
     var = (d * d).mean(dim=(2, 3), keepdim=True)
     mean = mean + beta * (last_mean - mean)
     var = var + beta * (last_var - var)
-    sink[layer] = (mean, var)
-    if x.shape[0] == 1 and not torch.is_grad_enabled():
-        c = x.shape[1]
-        return F.batch_norm(x, mean.reshape(c), var.reshape(c), scale.reshape(c), shift.reshape(c), False, 0.0, 1e-5)
+    sink[layer] = (mean.flatten(1), var.flatten(1))
     gain = scale * torch.rsqrt(var + 1e-5)
     return x * gain + (shift - mean * gain)
+
+
+def _smoothed_cin_fused(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, last_mean: torch.Tensor,
+                        last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
+    """`_smoothed_cin` for one frame without gradients (scale, shift and last_* of length C; the
+    statistics into sink as such), in two of ONNX Runtime's fused operators and few small ones:
+    a layer norm over H and W (LayerNormalization) gives x normalised by this frame's mean m and
+    r = 1/sqrt(v + e); BatchNormalization then moves it to the smoothed statistics and applies
+    the style. With k = 1 - beta, the smoothed mean is m_s = m + beta (m_last - m) and the
+    smoothed variance's v_s + e = k / r^2 + beta (v_last + e); x normalised by them is
+    (y - (m_s - m) r) * r_s / r for y the layer norm's output: a batch norm of y with mean
+    (m_s - m) r and variance (v_s + e) r^2 - e = beta (v_last + e) r^2 + k - e. 1.04-1.06x the
+    graph with its reductions written out at 640x480 (docs/design-notes.md, "Norm statistics in
+    one fused pass"); the same to 2e-6."""
+    c, h, w = x.shape[1:]
+    normalised, mean, rstd = torch.ops.aten.native_layer_norm(x, [h, w], None, None, 1e-5)
+    mean, rstd = mean.reshape(c), rstd.reshape(c)
+    r2 = rstd * rstd
+    moved = beta * (last_mean - mean)
+    kept = beta * (last_var + 1e-5)
+    keep = 1.0 - beta
+    sink[layer] = (mean + moved, keep / r2 + kept - 1e-5)
+    return F.batch_norm(normalised, moved * rstd, kept * r2 + (keep - 1e-5), scale, shift, False, 0.0, 1e-5)
 
 
 def _region_cin(x: torch.Tensor, scale_a: torch.Tensor, shift_a: torch.Tensor, scale_b: torch.Tensor,
@@ -264,8 +288,7 @@ class Stylizer(nn.Module):
         as a style vector with each layer's per-channel mean and variance in place of its scale and
         shift) are the last frame's, beta (1) how much of them to keep; each layer's go into sink."""
         p, last = torch.split(style, self._split, dim=-1), torch.split(stats, self._split, dim=-1)
-        return [partial(_smoothed_cin, scale=p[i][..., None, None], shift=p[i + 1][..., None, None],
-                        last_mean=last[i][..., None, None], last_var=last[i + 1][..., None, None], beta=beta,
+        return [partial(_smoothed_cin, scale=p[i], shift=p[i + 1], last_mean=last[i], last_var=last[i + 1], beta=beta,
                         layer=i // 2, sink=sink)
                 for i in range(0, len(p), 2)]
 
@@ -377,7 +400,8 @@ class Stylizer(nn.Module):
 
 def norm_stats(sink: dict) -> torch.Tensor:
     """The statistics `smoothed_norms` put in its sink as N x S, laid out like a style vector."""
-    return torch.cat([t.reshape(t.shape[0], -1) for layer in sorted(sink) for t in sink[layer]], dim=1)
+    parts = [t for layer in sorted(sink) for t in sink[layer]]
+    return torch.cat(parts, dim=-1).reshape(-1, sum(t.shape[-1] for t in parts))
 
 
 class SmoothedGraph(nn.Module):

@@ -18,7 +18,8 @@ torch = pytest.importorskip("torch")
 from stylecam.engines.network import Stylizer  # noqa: E402
 from stylecam.train import vgg as vgg_module  # noqa: E402
 from stylecam.train.data import ContentCrops  # noqa: E402
-from stylecam.train.distill import _relative, distill, drop_blocks, gram_error, texture_error  # noqa: E402
+from stylecam.train.distill import (_relative, _relu_power, distill, drop_blocks, gram_error, narrow,  # noqa: E402
+                                   texture_error)
 from stylecam.train.loop import save_atomic  # noqa: E402
 from stylecam.train.motion import MotionCrops, frame_pairs  # noqa: E402
 
@@ -58,6 +59,49 @@ def test_dropping_blocks_keeps_every_other_weight_and_norm_entry(shipped):
                                       shipped["styles"][:, old_at[old_layer]:old_at[old_layer + 1]])
     with pytest.raises(ValueError, match="among 0-3"):
         drop_blocks(shipped, [4])
+
+
+def test_the_power_a_norm_layer_passes_is_its_relus_mean_square():
+    scale, shift = torch.tensor([1.0, 0.5, -2.0, 0.0, 1.5]), torch.tensor([0.0, 1.0, -0.5, 0.7, -3.0])
+    n = torch.randn(400_000, 1, generator=torch.Generator().manual_seed(0))
+    sampled = torch.relu(scale * n + shift).pow(2).mean(0)
+    torch.testing.assert_close(_relu_power(scale, shift), sampled, rtol=0.02, atol=1e-3)
+
+
+def test_narrowing_keeps_the_chosen_channels_whole_and_at_full_width_changes_nothing(shipped):
+    image = _batch(2, (128, 96), start=120)
+    teacher = Stylizer(net_config(shipped["net_config"]))
+    teacher.load_state_dict(shipped["net"])
+    same = narrow(shipped, 32, 16)  # the widths it has: every channel kept, in order
+    net = Stylizer(net_config(same["net_config"]))
+    net.load_state_dict(same["net"])
+    with torch.no_grad():
+        torch.testing.assert_close(net.stylize(image, same["styles"][2]), teacher.stylize(image, shipped["styles"][2]))
+
+    narrowed = narrow(shipped, residual_inner=16, decoder_width=12)
+    config = net_config(narrowed["net_config"])
+    assert (config.residual_inner, config.decoder_width) == (16, 12) and not narrowed["optimizer"]["state"]
+    assert narrowed["styles"].shape[1] == config.style_size() == shipped["styles"].shape[1] - 2 * (4 * 16 + 4)
+    # each block: the rows of its first conv, the columns of its second and the norm entries
+    # between them are the same 16 channels of the teacher's
+    old_at = np.cumsum([0] + [2 * c for c in net_config(shipped["net_config"]).norm_channels()])
+    new_at = np.cumsum([0] + [2 * c for c in config.norm_channels()])
+    for block in range(4):
+        rows = narrowed["net"][f"res.{block}.0.weight"]
+        keep = [int(np.flatnonzero([torch.equal(r, o) for o in shipped["net"][f"res.{block}.0.weight"]])[0]) for r in rows]
+        assert keep == sorted(keep) and len(set(keep)) == 16
+        torch.testing.assert_close(narrowed["net"][f"res.{block}.1.weight"], shipped["net"][f"res.{block}.1.weight"][:, keep])
+        layer, old = new_at[3 + 2 * block], old_at[3 + 2 * block]
+        torch.testing.assert_close(narrowed["styles"][:, layer:layer + 32],
+                                   shipped["styles"][:, [old + k for k in keep] + [old + 32 + k for k in keep]])
+    student = Stylizer(config)
+    student.load_state_dict(narrowed["net"])
+    with torch.no_grad():  # a start near the teacher on real frames, every style: 0.09-0.35 of the variance here
+        for k in range(len(shipped["styles"])):
+            target = teacher.stylize(image, shipped["styles"][k])
+            assert float(_relative(student.stylize(image, narrowed["styles"][k]), target, target.var((1, 2, 3))).mean()) < 0.5
+    with pytest.raises(ValueError, match="at most its widths"):
+        narrow(shipped, residual_inner=48)
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,10 @@ def test_export_writes_checked_graph_with_parity(exported):
     image_dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     # RGB and the two seed planes, each reflected by one pixel about a dynamic multiple of 8
     assert image_dims[1:] == [5, "8*h8 + 2", "8*w8 + 2"]
+    # each norm layer's statistics in one fused pass (network._smoothed_cin_fused), not in reductions
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("LayerNormalization") == ops.count("BatchNormalization") == ops.count("Conv") - 1
+    assert "ReduceMean" not in ops
     bank = StyleBank.load(report.bank_path)
     assert bank.names == StyleBank.load(paths.style_bank()).names
     regions = onnx.load(str(report.regions_path))

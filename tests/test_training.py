@@ -608,8 +608,9 @@ def test_kept_norm_statistics_carry_their_gradient():
 
 
 def test_the_smoothed_norms_inference_form_is_the_trained_one():
-    """Without gradients the smoothed norm layers run as F.batch_norm (one ONNX op); with them, as
-    the arithmetic training differentiates: the same output, state and statistics."""
+    """Without gradients the smoothed norm layers run as a layer norm and a batch norm (two fused
+    ONNX ops); with them, as the arithmetic training differentiates: the same output, state and
+    statistics."""
     from stylecam.engines.checkpoint import load_bank, load_network
 
     net, bank = load_network(paths.checkpoint()), load_bank(paths.checkpoint())

@@ -1,6 +1,6 @@
 """A trained v2 state taught to a cheaper layout by distillation: the student (a state in the new
 layout, e.g. from `python -m stylecam.train.stem4`, or the teacher itself with residual blocks
-dropped by `drop_blocks`) trained, all its weights and style vectors, to give the teacher's core
+dropped by `drop_blocks` or layers narrowed by `narrow`) trained, all its weights and style vectors, to give the teacher's core
 features and output, per frame and in motion: the targets are the teacher's pictures, not the
 style and temporal losses the teacher was trained on and traded against each other.
 
@@ -18,6 +18,7 @@ strongly flickers more on snow: benchmarks/noise_sensitivity.py). 0.1-0.3 s a st
 2-3 s with the Gram term.
 
     python -m stylecam.train.distill TEACHER START OUT --steps 4000 [--drop-block I ...]
+        [--residual-inner N] [--decoder-width N]
         [--motion DIR ...] [--motion-weight 10] [--texture-weight 1] [--gram-weight 3] [--noise-weight 100]
         [--content DIR ...]
 
@@ -71,6 +72,51 @@ def drop_blocks(state: dict, blocks: list[int]) -> dict:
     columns = torch.cat([torch.arange(int(bounds[i]), int(bounds[i + 1])) for i in layers])
     new_config = replace(config, residual_blocks=len(kept))
     styles = state["styles"][:, columns].clone()
+    return {**state, "net": net, "styles": styles, "net_config": asdict(new_config),
+            "optimizer": fresh_optimizer(Stylizer(new_config), styles)}
+
+
+def _relu_power(scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """E[relu(scale * n + shift)^2] for n ~ N(0, 1): the mean square of a conditional norm
+    layer's output after its ReLU (its input normalised to mean 0, variance 1), elementwise."""
+    s = scale.abs().clamp_min(1e-8)
+    t = shift / s
+    return (s * s + shift * shift) * torch.special.ndtr(t) + shift * s * torch.exp(-0.5 * t * t) / (2 * torch.pi) ** 0.5
+
+
+def narrow(state: dict, residual_inner: int | None = None, decoder_width: int | None = None) -> dict:
+    """`state` (a v2 checkpoint dict) with its residual blocks' inner layers `residual_inner`
+    channels wide and its decoder's last layer `decoder_width` wide (None: as they are): the
+    channels kept are those that carry the most power into the next conv, their norm output's
+    mean square over the bank's styles (`_relu_power`) times the squared norm of the next conv's
+    weights for them; their weights, biases and style entries are kept as they were, in order.
+    Adam afresh (`fresh_optimizer`). The student then learns the rest from the teacher."""
+    config = net_config(state["net_config"])
+    inner, width = residual_inner or config.residual_inner, decoder_width or config.decoder_width
+    if config.version != 2 or config.image_detail or not (0 < inner <= config.residual_inner
+                                                          and 0 < width <= config.decoder_width):
+        raise ValueError(f"narrowing takes a v2 network without image detail to at most its widths "
+                         f"(inner {config.residual_inner}, decoder {config.decoder_width}), got {inner} and {width}")
+    channels = config.norm_channels()
+    bounds = np.cumsum([0] + [2 * c for c in channels])
+    first = 3 - config.encoder_skip
+    # norm layer -> (channels to keep, the conv before it, the conv after it)
+    layers = {first + 2 * b: (inner, f"res.{b}.0", f"res.{b}.1") for b in range(config.residual_blocks)}
+    layers[len(channels) - 1] = (width, "dec2", "out")
+    net, styles = dict(state["net"]), state["styles"]
+    columns = []
+    for layer, c in enumerate(channels):
+        at = int(bounds[layer])
+        keep = torch.arange(c)
+        if layer in layers:
+            k, before, after = layers[layer]
+            power = _relu_power(styles[:, at:at + c], styles[:, at + c:at + 2 * c]).mean(0)
+            keep = (power * net[f"{after}.weight"].pow(2).sum((0, 2, 3))).argsort(descending=True)[:k].sort().values
+            net[f"{before}.weight"], net[f"{before}.bias"] = net[f"{before}.weight"][keep], net[f"{before}.bias"][keep]
+            net[f"{after}.weight"] = net[f"{after}.weight"][:, keep]
+        columns += [at + keep, at + c + keep]
+    new_config = replace(config, residual_inner=inner, decoder_width=width)
+    styles = styles[:, torch.cat(columns)].clone()
     return {**state, "net": net, "styles": styles, "net_config": asdict(new_config),
             "optimizer": fresh_optimizer(Stylizer(new_config), styles)}
 
@@ -211,6 +257,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--drop-block", type=int, action="append", default=[],
                     help="a residual block (0-based) of START to drop first; repeatable")
+    ap.add_argument("--residual-inner", type=int, help="narrow START's residual blocks' inner layers to this width")
+    ap.add_argument("--decoder-width", type=int, help="narrow START's decoder's last layer to this width")
     ap.add_argument("--motion", type=Path, nargs="+", default=[], help="clips and frame folders for the motion term")
     ap.add_argument("--motion-weight", type=float, default=10.0)
     ap.add_argument("--texture-weight", type=float, default=0.0,
@@ -229,6 +277,8 @@ def main(argv: list[str]) -> int:
         student = torch.load(args.start, map_location="cpu", weights_only=True)
         if args.drop_block:
             student = drop_blocks(student, args.drop_block)
+        if args.residual_inner or args.decoder_width:
+            student = narrow(student, args.residual_inner, args.decoder_width)
         gen = torch.Generator().manual_seed(0)
         crops = ContentCrops.from_files(image_files(args.content), SHORT_SIDE, CROP, gen)
         pairs = [p for source in motion_sources(args.motion) for p in frame_pairs(read_frames(source, 320, 120))]
