@@ -26,7 +26,7 @@ def net_config(saved: dict) -> NetConfig:
                      residual_inner=saved["residual_inner"], version=saved["version"],
                      decoder_width=saved.get("decoder_width", saved["widths"][0]),
                      image_detail=saved.get("image_detail", False), seed_period=saved.get("seed_period", 0),
-                     stem_stride=saved.get("stem_stride", 2))
+                     stem_stride=saved.get("stem_stride", 2), residual_kernel=saved.get("residual_kernel", 3))
 
 
 def load_network(path: Path) -> Stylizer:

@@ -58,6 +58,11 @@ Layouts (NetConfig.version):
      faster in ONNX Runtime (docs/design-notes.md, "Engine profile on the Intel Xeon with AMX").
      The style vector loses the stem's norm layer. A trained stride-2 state converts by
      regressing the new stem onto the old two layers' features (train/stem4.py).
+  v2 with `residual_kernel` 1 (not shipped: distilled from the shipped state it flickered 2-3x
+     on snow): each residual block's first conv 1x1 instead of 3x3 (the second stays 3x3), 1.14x
+     faster in ONNX Runtime at 640x480 (docs/design-notes.md, "Distillation into a cheaper
+     layout"). A trained state converts by least squares of the new convs onto the old ones'
+     outputs (train/distill.pointwise_blocks).
   v1: zero padding, full-width residual blocks, a decoder that ends at 1/2 resolution (nearest x2
      + conv, twice, then a conv to 12 channels pixel-shuffled x2). About 8.1 K per pixel. Kept to
      read the v1 checkpoint (the teacher v2 was warm-started from, and the comparison in the docs).
@@ -90,6 +95,7 @@ class NetConfig:
     image_detail: bool = False  # v2 only: detail from the input at gains painted at 1/4 (module doc)
     seed_period: int = 0  # v2 and v3: the seed tile's period, pixels (module doc); 0: no seed input
     stem_stride: int = 2  # v2: 2 (4x4 stride-2 stem, then a 3x3 stride-2 conv) or 4 (one 8x8 stride-4 conv; module doc)
+    residual_kernel: int = 3  # v2: each residual block's first conv, 3x3 or 1x1 (module doc)
 
     @classmethod
     def v1(cls) -> NetConfig:
@@ -252,8 +258,11 @@ class Stylizer(nn.Module):
         if config.stem_stride == 2:
             self.enc2 = conv(w1, w2, stride=2)  # H/4
         self.enc3 = conv(w2, w3, stride=2)  # H/8
+        if config.residual_kernel not in (1, 3) or (config.residual_kernel == 1 and config.version != 2):
+            raise ValueError(f"residual_kernel is 3, or 1 in v2 (got {config.residual_kernel}, v{config.version})")
         inner = config.residual_inner
-        self.res = nn.ModuleList(nn.ModuleList([conv(w3, inner), conv(inner, w3)])
+        first = conv if config.residual_kernel == 3 else lambda cin, cout: nn.Conv2d(cin, cout, 1)
+        self.res = nn.ModuleList(nn.ModuleList([first(w3, inner), conv(inner, w3)])
                                  for _ in range(config.residual_blocks))
         if config.version >= 2:
             self.reduce = nn.Conv2d(w3, w2, 1)  # at H/8

@@ -1,6 +1,7 @@
 """A trained v2 state taught to a cheaper layout by distillation: the student (a state in the new
 layout, e.g. from `python -m stylecam.train.stem4`, or the teacher itself with residual blocks
-dropped by `drop_blocks` or layers narrowed by `narrow`) trained, all its weights and style vectors, to give the teacher's core
+dropped by `drop_blocks`, layers narrowed by `narrow` or the blocks' first convs made 1x1 by
+`pointwise_blocks`) trained, all its weights and style vectors, to give the teacher's core
 features and output, per frame and in motion: the targets are the teacher's pictures, not the
 style and temporal losses the teacher was trained on and traded against each other.
 
@@ -18,7 +19,7 @@ strongly flickers more on snow: benchmarks/noise_sensitivity.py). 0.1-0.3 s a st
 2-3 s with the Gram term.
 
     python -m stylecam.train.distill TEACHER START OUT --steps 4000 [--drop-block I ...]
-        [--residual-inner N] [--decoder-width N]
+        [--residual-inner N] [--decoder-width N] [--pointwise]
         [--motion DIR ...] [--motion-weight 10] [--texture-weight 1] [--gram-weight 3] [--noise-weight 100]
         [--content DIR ...]
 
@@ -119,6 +120,41 @@ def narrow(state: dict, residual_inner: int | None = None, decoder_width: int | 
     styles = styles[:, torch.cat(columns)].clone()
     return {**state, "net": net, "styles": styles, "net_config": asdict(new_config),
             "optimizer": fresh_optimizer(Stylizer(new_config), styles)}
+
+
+def pointwise_blocks(state: dict, images: torch.Tensor) -> dict:
+    """`state` (a v2 checkpoint dict with 3x3 residual blocks) with each block's first conv 1x1
+    (`NetConfig.residual_kernel` 1): per block, the least-squares fit of the 3x3 conv's output
+    (bias included) from its input at the same pixel, over the blocks' inputs when `images` (N x
+    C x H x W, the network's inputs: a seeded one's stem inputs) are painted in every style of
+    the bank; everything else kept. Adam afresh (`fresh_optimizer`). The student then learns the
+    rest from the teacher."""
+    config = net_config(state["net_config"])
+    if config.version != 2 or config.residual_kernel != 3:
+        raise ValueError(f"only a v2 network with 3x3 residual blocks converts, not {config}")
+    net = Stylizer(config)
+    net.load_state_dict(state["net"])
+    net.eval()
+    inputs: list[list[torch.Tensor]] = [[] for _ in net.res]
+    hooks = [block[0].register_forward_pre_hook(lambda _, args, b=b: inputs[b].append(args[0]))
+             for b, block in enumerate(net.res)]
+    with torch.no_grad():
+        for style in state["styles"]:
+            net.encode(images, net.norms(style.float()))
+    for hook in hooks:
+        hook.remove()
+    weights = dict(state["net"])
+    for b, block in enumerate(net.res):
+        x = torch.cat(inputs[b])
+        with torch.no_grad():
+            y = block[0](x)
+        design = torch.cat([x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]), torch.ones(x[:, :1].numel(), 1)], 1)
+        fit = torch.linalg.lstsq(design.double(), y.permute(0, 2, 3, 1).reshape(-1, y.shape[1]).double()).solution
+        weights[f"res.{b}.0.weight"] = fit[:-1].T.float()[:, :, None, None].contiguous()
+        weights[f"res.{b}.0.bias"] = fit[-1].float().contiguous()
+    new_config = replace(config, residual_kernel=1)
+    return {**state, "net": weights, "net_config": asdict(new_config),
+            "optimizer": fresh_optimizer(Stylizer(new_config), state["styles"])}
 
 
 def _relative(got: torch.Tensor, target: torch.Tensor, scale: torch.Tensor, valid: torch.Tensor | None = None
@@ -259,6 +295,8 @@ def main(argv: list[str]) -> int:
                     help="a residual block (0-based) of START to drop first; repeatable")
     ap.add_argument("--residual-inner", type=int, help="narrow START's residual blocks' inner layers to this width")
     ap.add_argument("--decoder-width", type=int, help="narrow START's decoder's last layer to this width")
+    ap.add_argument("--pointwise", action="store_true",
+                    help="make START's residual blocks' first convs 1x1 (`pointwise_blocks`)")
     ap.add_argument("--motion", type=Path, nargs="+", default=[], help="clips and frame folders for the motion term")
     ap.add_argument("--motion-weight", type=float, default=10.0)
     ap.add_argument("--texture-weight", type=float, default=0.0,
@@ -281,6 +319,12 @@ def main(argv: list[str]) -> int:
             student = narrow(student, args.residual_inner, args.decoder_width)
         gen = torch.Generator().manual_seed(0)
         crops = ContentCrops.from_files(image_files(args.content), SHORT_SIDE, CROP, gen)
+        if args.pointwise:
+            images = crops.batch(8)
+            if student["net_config"].get("seed_period"):
+                images = Stylizer(net_config(student["net_config"])).stem_input(
+                    images, torch.randint(0, 1 << 10, (8, 2), generator=gen))
+            student = pointwise_blocks(student, images)
         pairs = [p for source in motion_sources(args.motion) for p in frame_pairs(read_frames(source, 320, 120))]
         motion = MotionCrops(pairs, CROP, gen, lock="subpixel") if args.motion else None
         return distill(student, teacher, crops, args.steps, motion=motion, motion_weight=args.motion_weight,
