@@ -199,7 +199,7 @@ def _smoothed_cin_fused(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tenso
     the style. With k = 1 - beta, the smoothed mean is m_s = m + beta (m_last - m) and the
     smoothed variance's v_s + e = k / r^2 + beta (v_last + e); x normalised by them is
     (y - (m_s - m) r) * r_s / r for y the layer norm's output: a batch norm of y with mean
-    (m_s - m) r and variance (v_s + e) r^2 - e = beta (v_last + e) r^2 + k - e. 1.04-1.06x the
+    (m_s - m) r and variance (v_s + e) r^2 - e = beta (v_last + e) r^2 + k - e. 1.05-1.07x the
     graph with its reductions written out at 640x480 (docs/design-notes.md, "Norm statistics in
     one fused pass"); the same to 2e-6."""
     c, h, w = x.shape[1:]
