@@ -126,8 +126,8 @@ def pointwise_blocks(state: dict, images: torch.Tensor) -> dict:
     """`state` (a v2 checkpoint dict with 3x3 residual blocks) with each block's first conv 1x1
     (`NetConfig.residual_kernel` 1): per block, the least-squares fit of the 3x3 conv's output
     (bias included) from its input at the same pixel, over the blocks' inputs when `images` (N x
-    C x H x W, the network's inputs: a seeded one's stem inputs) are painted in every style of
-    the bank; everything else kept. Adam afresh (`fresh_optimizer`). The student then learns the
+    3 x H x W RGB [0, 1], or a seeded network's stem inputs; `Stylizer.encode`) are painted in
+    every style of the bank; everything else kept. Adam afresh (`fresh_optimizer`). The student then learns the
     rest from the teacher."""
     config = net_config(state["net_config"])
     if config.version != 2 or config.residual_kernel != 3:
@@ -320,11 +320,7 @@ def main(argv: list[str]) -> int:
         gen = torch.Generator().manual_seed(0)
         crops = ContentCrops.from_files(image_files(args.content), SHORT_SIDE, CROP, gen)
         if args.pointwise:
-            images = crops.batch(8)
-            if student["net_config"].get("seed_period"):
-                images = Stylizer(net_config(student["net_config"])).stem_input(
-                    images, torch.randint(0, 1 << 10, (8, 2), generator=gen))
-            student = pointwise_blocks(student, images)
+            student = pointwise_blocks(student, crops.batch(8))
         pairs = [p for source in motion_sources(args.motion) for p in frame_pairs(read_frames(source, 320, 120))]
         motion = MotionCrops(pairs, CROP, gen, lock="subpixel") if args.motion else None
         return distill(student, teacher, crops, args.steps, motion=motion, motion_weight=args.motion_weight,
