@@ -1,6 +1,8 @@
 """v1 and v2 side by side, in one run on one machine (the figures of docs/benchmarks.md "v1 vs v2").
 
-  engine    the engine call alone at 640x480 and 640x360, v1 and v2 alternating call by call
+  engine    the engine call alone at 640x480 and 640x360, v1 and v2 alternating call by call: v1 on
+            ONNX Runtime as it shipped ("v1"), v2 on the engine chosen (`--engine`, "v2"), and with
+            OpenVINO installed both graphs on each runtime ("v1_openvino", "v2_ort")
   pipeline  the whole VideoStylizer step (temporal path on, each network with its own temporal
             defaults: v1 output share 0.55 and flow at 1/2 size, v2 today's TemporalSettings) on
             the sample clip at 640x480, alternating frame by frame: ms per stage
@@ -28,11 +30,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from v1_engine import V1_STYLES, V1_TEMPORAL, V1Engine  # noqa: E402
 
-from stylecam.app.cli.loading import load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
 from stylecam.engines.seed import seed_tile, stem_input  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness  # noqa: E402
-from stylecam.engines.backends import OrtEngine  # noqa: E402
+from stylecam.engines.backends import ENGINE_NAMES, create_engine  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
 from stylecam.engines.stylizer import STAGES, VideoStylizer  # noqa: E402
 from stylecam.engines.temporal import TemporalSettings  # noqa: E402
@@ -65,6 +66,10 @@ def engine_times(engines: dict, frames: list[np.ndarray], size: tuple[int, int],
     for k in engines:
         if k != "v1":
             out[f"v1_over_{k}"] = round(out["v1"]["p50"] / out[k]["p50"], 3)
+    if "v1_openvino" in engines:  # both networks on OpenVINO
+        out["v1_openvino_over_v2_openvino"] = round(out["v1_openvino"]["p50"] / out["v2"]["p50"], 3)
+    if "v2_ort" in engines:
+        out["v1_over_v2_ort"] = round(out["v1"]["p50"] / out["v2_ort"]["p50"], 3)  # both on ONNX Runtime
     return out
 
 
@@ -146,27 +151,33 @@ def main() -> int:
     p.add_argument("--temporal", type=float, default=0.8)
     p.add_argument("--json", type=Path)
     p.add_argument("--v2", type=Path, help="a folder from `stylecam export` to compare instead of assets/")
+    p.add_argument("--engine", default="auto", choices=[n for n in ENGINE_NAMES if n != "torch"],
+                   help="the engine v2 runs on (default: what the app chooses)")
     p.add_argument("--baseline", type=Path, help="the engine part also times this export's graph (as "
                    "`v2_baseline`), alternating with the other two: a change to v2 against v2 before it")
     p.add_argument("--sheet", type=Path, help="also write a contact sheet here: the eval photos, v1's row above v2's")
     args = p.parse_args()
     data = Path(args.data)
     v1_bank = StyleBank.load(V1_STYLES)
-    if args.v2:
-        v2, v2_bank = OrtEngine(args.v2 / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.v2 / paths.STYLE_BANK)
-    else:
-        v2, v2_bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
+    bank_dir = args.v2 or paths.model_onnx().parent
+    v2 = create_engine(args.engine, bank_dir / paths.MODEL_ONNX, paths.checkpoint()).engine
+    v2_bank = StyleBank.load(bank_dir / paths.STYLE_BANK)
     v1 = V1Engine()
     settings = {"v1": TemporalSettings(**V1_TEMPORAL), "v2": TemporalSettings()}
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     sample = read_clip(paths.sample_clip(), 240)
-    report = {"cpu": cpu_class(), "v2_graph": v2.graph, "temporal": args.temporal,
+    report = {"cpu": cpu_class(), "v2_graph": v2.graph, "v2_engine": f"{v2.name} on {v2.provider}", "temporal": args.temporal,
               "temporal_settings": {k: asdict(v) for k, v in settings.items()}}
     parts = args.parts.split(",")
     if "engine" in parts:
         style_pair = {"v1": (v1, v1_bank.vectors[0]), "v2": (v2, v2_bank.vectors[0])}
+        if v2.name == "openvino":
+            style_pair["v1_openvino"] = (V1Engine(runtime="openvino"), v1_bank.vectors[0])
+            style_pair["v2_ort"] = (create_engine("ort-cpu", bank_dir / paths.MODEL_ONNX, paths.checkpoint()).engine,
+                                    v2_bank.vectors[0])
         if args.baseline:
-            style_pair["v2_baseline"] = (OrtEngine(args.baseline / paths.MODEL_ONNX, "CPUExecutionProvider"),
+            style_pair["v2_baseline"] = (create_engine(args.engine, args.baseline / paths.MODEL_ONNX,
+                                                       paths.checkpoint()).engine,
                                          StyleBank.load(args.baseline / paths.STYLE_BANK).vectors[0])
         report["engine_ms"] = {f"{w}x{h}": engine_times(style_pair, sample, (w, h), args.rounds)
                                for w, h in ((640, 480), (640, 360))}

@@ -56,7 +56,7 @@ def test_console_script_smoke(short_clip, tmp_path):
     run = subprocess.run(["stylecam", "stylize", str(short_clip), "-o", str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "stylized 12 frames" in run.stdout and out.is_file()
-    assert "engine onnxruntime on CPUExecutionProvider" in run.stderr
+    assert "engine openvino on CPU" in run.stderr  # auto's choice on a host without a GPU
 
 
 def test_app_runtime_never_imports_torch_or_qt(short_clip, tmp_path):
@@ -83,7 +83,7 @@ def test_bench_json_contract(tmp_path):
     for key in ("fps", "latency_ms", "stages_ms", "engine", "provider", "size", "frames", "temporal"):
         assert key in report
     assert report["frames"] == 6 and report["size"] == "160x120" and report["temporal"] == 0.5
-    assert report["engine"] == "onnxruntime" and report["provider"] == "CPUExecutionProvider"
+    assert report["engine"] == "openvino" and report["provider"] == "CPU" and report["precision"] == "fp32"
     lat = report["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"]
     for stage in ("preprocess", "flow", "engine", "postprocess", "total"):

@@ -54,7 +54,7 @@ def test_scripted_run_records_and_reports_its_own_figures(tmp_path, xdg):
     assert run.returncode == 0, run.stderr
     report = json.loads(report_path.read_text())
     assert report["source"] == "sample clip" and report["style"] == "great_wave" and report["size"] == "320x180"
-    assert report["provider"] == "CPUExecutionProvider" and not report["errors"]
+    assert report["engine"] == "openvino" and report["provider"] == "CPU" and not report["errors"]
     assert report["cpu"] == cpu_class() != "unknown"  # the figures name the host class
     fps = report["fps"]
     assert 0 < fps["display"] <= fps["capture"] * 1.2 and 0 < fps["inference"] <= 30

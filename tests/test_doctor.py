@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import cv2
 import onnxruntime as ort
@@ -35,12 +36,13 @@ def test_doctor_json_reports_what_runs_here(home, capsys):
     assert main(["doctor", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["versions"]["onnxruntime"] == ort.__version__
+    assert report["versions"]["openvino"] == metadata.version("openvino")
     assert report["versions"]["opencv"].startswith(cv2.__version__.split(".")[0])
     assert report["onnxruntime_providers"] == ort.get_available_providers()
     assert report["cpu"]["class"] == cpu_class()
     engine = report["engine"]
     assert engine["graph"] == "stylecam v2 seeded" and engine["precision"] == "fp32"
-    assert engine["provider"] in ort.get_available_providers()
+    assert engine["engine"] == "openvino" and engine["provider"] == "CPU"  # no GPU here
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         assert any(note.startswith("ort-cuda: CUDAExecutionProvider is not in this onnxruntime build")
                    for note in engine["passed_over"])
@@ -53,7 +55,7 @@ def test_doctor_json_reports_what_runs_here(home, capsys):
 def test_doctor_text_names_engine_cameras_and_display(home, capsys):
     assert main(["doctor"]) == 0
     text = capsys.readouterr().out
-    assert "Engine (--engine auto)\n  onnxruntime on CPUExecutionProvider, graph stylecam v2 seeded fp32" in text
+    assert "Engine (--engine auto)\n  openvino on CPU, graph stylecam v2 seeded fp32" in text
     assert "Cameras (listed by" in text
     assert "Display\n  none: no DISPLAY or WAYLAND_DISPLAY" in text
     assert f"class {cpu_class()}" in text

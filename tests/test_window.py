@@ -130,7 +130,7 @@ def test_metrics_panel_updates_with_plausible_values(qtbot, make_session):
     assert 0 < snap.engine_ms["p50"] < 5000
     text = session.window.metrics.text()
     assert "capture" in text and "display" in text and "fps" in text and "p95" in text
-    assert "onnxruntime on CPUExecutionProvider" in text
+    assert "onnxruntime on CPUExecutionProvider" in text  # the engine the session was given
 
 
 def test_recording_holds_the_frames_shown(qtbot, make_session, tmp_path):

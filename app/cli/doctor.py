@@ -13,7 +13,7 @@ from stylecam.app.ui.display import display_status
 from stylecam.engines.host import cpu_class, cpu_flags
 
 # (label, distributions to look for: the first installed one is reported)
-PACKAGES = (("stylecam", ("stylecam",)), ("onnxruntime", ("onnxruntime", "onnxruntime-gpu")),
+PACKAGES = (("stylecam", ("stylecam",)), ("onnxruntime", ("onnxruntime", "onnxruntime-gpu")), ("openvino", ("openvino",)),
             ("opencv", ("opencv-python-headless", "opencv-python")), ("PyQt6", ("PyQt6",)),
             ("PyQt6-Qt6", ("PyQt6-Qt6",)), ("PyAV", ("av",)), ("pyvirtualcam", ("pyvirtualcam",)),
             ("torch", ("torch",)))
