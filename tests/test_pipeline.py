@@ -233,7 +233,8 @@ def test_auto_size_steps_down_when_behind_and_back_up_with_room(bank):
 
 
 def test_auto_size_ladder_and_decisions():
-    """Deterministic timelines: behind for the whole window steps down; a short spike does not;
+    """Deterministic timelines: behind for the whole window steps down, and so does losing every
+    tenth frame (the median result interval then equals the camera's); a short stall does not;
     room at the next size up steps back up; nothing happens while the camera rate is unknown."""
     from stylecam.app.live.autosize import AutoSize, AutoSizePolicy, ladder
 
@@ -250,8 +251,13 @@ def test_auto_size_ladder_and_decisions():
     t += 1 / 30
     assert not any(auto.observe(t + i / 30, 40.0, 33.3) for i in range(1, 80))  # 2.6 s at the new size: wait
     t += 80 / 30
-    spike = AutoSize((640, 480), policy)
-    assert not any(spike.observe(i / 30, 200.0 if i < 20 else 20.0, 33.3) for i in range(120))
+    spike = AutoSize((640, 480), policy)  # a 0.4 s compile, then a 1 s stall over 5 frames
+    assert not any(spike.observe(i / 30, 400.0 if i == 0 else 200.0 if 30 <= i < 35 else 20.0, 33.3) for i in range(120))
+    lossy = AutoSize((640, 480), policy)  # results 33.3 ms apart, every tenth 66.7 ms: 27 of 30 fps
+    steps = [lossy.observe(i / 30, 66.7 if i % 10 == 9 else 33.3, 33.3) for i in range(120)]
+    assert 0.9 * 3 * 30 <= steps.index(True) <= 3 * 30 and lossy.size == (512, 384)
+    keeping_up = AutoSize((640, 480), policy)  # every frame, 32-34.6 ms apart
+    assert not any(keeping_up.observe(i / 30, 33.3 + (1.3 if i % 2 else -1.3), 33.3) for i in range(240))
     # at 512x384 frames take 14 ms: scaled to 640x480 that is 22 ms < 0.75 * 33.3 -> back up after ~6 s
     auto = AutoSize((640, 480), policy)
     auto.level, t = 1, 10.0

@@ -18,12 +18,18 @@ LADDER = (1.0, 0.8, 0.7, 0.6, 0.5)
 
 @dataclass(frozen=True)
 class AutoSizePolicy:
-    """behind_s: how long the median processing time must exceed the camera's frame interval
-    before a step down. room_s: how long the 90th percentile, scaled to the next size up by area,
-    must fit in `headroom` of the frame interval before a step up. cooldown_s: no step within this
-    long of the last one (the new size's times must be seen first)."""
+    """behind_s: how long the mean processing time must exceed `behind` times the camera's frame
+    interval before a step down: then inference keeps under 1 / behind of the camera's rate. The
+    mean, not the median: just behind the camera, most results still come one frame interval apart
+    and every tenth or so two, so the median sits at the interval while a tenth of the frames is
+    lost. Each time counts up to `clip` frame intervals, so a stall of a few frames (a compile, a
+    hiccup) does not step down alone. room_s: how long the 90th percentile, scaled to the next size
+    up by area, must fit in `headroom` of the frame interval before a step up. cooldown_s: no step
+    within this long of the last one (the new size's times must be seen first)."""
 
     behind_s: float = 3.0
+    behind: float = 1.03
+    clip: float = 3.0
     room_s: float = 6.0
     headroom: float = 0.75
     cooldown_s: float = 2.0
@@ -69,7 +75,8 @@ class AutoSize:
         if not frame_interval_ms or now - self._since < p.cooldown_s:
             return False
         if self._covered(now, p.behind_s) and self.level + 1 < len(self.sizes):
-            if float(np.median(self._recent(now, p.behind_s))) > frame_interval_ms:
+            recent = np.minimum(self._recent(now, p.behind_s), p.clip * frame_interval_ms)
+            if float(np.mean(recent)) > p.behind * frame_interval_ms:
                 return self._go(self.level + 1, now)
         if self._covered(now, p.room_s) and self.level > 0:
             scaled = np.percentile(self._recent(now, p.room_s), 90) * self._area(self.level - 1) / self._area(self.level)
