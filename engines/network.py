@@ -175,10 +175,10 @@ def _smoothed_cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, las
     towards the last frame's (`last_*`) by beta (0: this frame's alone, which is `_cin` to
     rounding); the statistics used go into sink[layer] for the next frame (N x C each). scale,
     shift and last_* are the style's and the statistics' slices for this layer (N x C or C).
-    Without gradients and for one frame (inference, export) see `_smoothed_cin_fused`."""
+    Without gradients and for one frame (inference, export) see `_smoothed_cin_one_frame`."""
     if x.shape[0] == 1 and not torch.is_grad_enabled():
         flat = (t if t.dim() == 1 else t.reshape(-1) for t in (scale, shift, last_mean, last_var))
-        return _smoothed_cin_fused(x, *flat, beta, layer, sink)
+        return _smoothed_cin_one_frame(x, *flat, beta, layer, sink)
     scale, shift, last_mean, last_var = (t[..., None, None] for t in (scale, shift, last_mean, last_var))
     mean = x.mean(dim=(2, 3), keepdim=True)
     d = x - mean
@@ -190,27 +190,23 @@ def _smoothed_cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, las
     return x * gain + (shift - mean * gain)
 
 
-def _smoothed_cin_fused(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, last_mean: torch.Tensor,
-                        last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
+def _smoothed_cin_one_frame(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, last_mean: torch.Tensor,
+                            last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
     """`_smoothed_cin` for one frame without gradients (scale, shift and last_* of length C; the
-    statistics into sink as such), in two of ONNX Runtime's fused operators and few small ones:
-    a layer norm over H and W (LayerNormalization) gives x normalised by this frame's mean m and
-    r = 1/sqrt(v + e); BatchNormalization then moves it to the smoothed statistics and applies
-    the style. With k = 1 - beta, the smoothed mean is m_s = m + beta (m_last - m) and the
-    smoothed variance's v_s + e = k / r^2 + beta (v_last + e); x normalised by them is
-    (y - (m_s - m) r) * r_s / r for y the layer norm's output: a batch norm of y with mean
-    (m_s - m) r and variance (v_s + e) r^2 - e = beta (v_last + e) r^2 + k - e. 1.05-1.07x the
-    graph with its reductions written out at 640x480 (docs/design-notes.md, "Norm statistics in
-    one fused pass"); the same to 2e-6."""
-    c, h, w = x.shape[1:]
-    normalised, mean, rstd = torch.ops.aten.native_layer_norm(x, [h, w], None, None, 1e-5)
-    mean, rstd = mean.reshape(c), rstd.reshape(c)
-    r2 = rstd * rstd
-    moved = beta * (last_mean - mean)
-    kept = beta * (last_var + 1e-5)
-    keep = 1.0 - beta
-    sink[layer] = (mean + moved, keep / r2 + kept - 1e-5)
-    return F.batch_norm(normalised, moved * rstd, kept * r2 + (keep - 1e-5), scale, shift, False, 0.0, 1e-5)
+    statistics into sink as such): the mean and the mean of (x - mean)^2 (ReduceMean), then one
+    BatchNormalization for the smoothed statistics and the style. On OpenVINO, the CPU engine, at
+    640x480 1.07x the graph with a LayerNormalization per layer for the statistics (which OpenVINO
+    splits into a normalisation and two reductions), on ONNX Runtime 0.95x. The variance as
+    E[x^2] - mean^2 (ReduceL2) ran 1.08x / 1.00x but lost 20-40 levels of the output on flat
+    frames to cancellation (docs/design-notes.md, "Norm statistics for OpenVINO")."""
+    c = x.shape[1]
+    mean = x.mean(dim=(2, 3)).reshape(c)
+    d = x - mean.reshape(1, c, 1, 1)
+    var = (d * d).mean(dim=(2, 3)).reshape(c)
+    mean = mean + beta * (last_mean - mean)
+    var = var + beta * (last_var - var)
+    sink[layer] = (mean, var)
+    return F.batch_norm(x, mean, var, scale, shift, False, 0.0, 1e-5)
 
 
 def _region_cin(x: torch.Tensor, scale_a: torch.Tensor, shift_a: torch.Tensor, scale_b: torch.Tensor,
