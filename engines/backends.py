@@ -22,6 +22,7 @@ Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,9 +179,10 @@ class OpenVinoGraph:
     with bf16 is bf16, which moved the output by up to 7/255), once per input size: its
     static-shape kernels ran 1.6x as fast as its dynamic-shape ones (20 against 34 ms at 640x480),
     and compiling takes ~0.3 s, which the first call at a new size waits. The last `KEEP` sizes
-    stay compiled."""
+    stay compiled. One call at a time: an infer request is not to be run from two threads at
+    once (the window makes a new style's thumbnail on its own thread while frames run)."""
 
-    KEEP = 4  # the window's --size auto ladder has three sizes
+    KEEP = 4  # --size auto steps one size at a time; the last few it left stay ready
 
     def __init__(self, model: Path, inputs: tuple[str, ...], threads: int):
         try:
@@ -198,6 +200,7 @@ class OpenVinoGraph:
         if names != list(inputs):
             raise EngineUnavailable(f"{model} has inputs {names}, not {list(inputs)}: a graph from another version")
         self._compiled: OrderedDict = OrderedDict()  # input shapes -> infer request, oldest first
+        self._lock = threading.Lock()
 
     def metadata(self, key: str, default: str) -> str:
         """The ONNX graph's metadata entry `key` (OpenVINO's reader keeps it under "framework")."""
@@ -210,16 +213,17 @@ class OpenVinoGraph:
 
     def infer(self, feeds: dict, outputs: tuple[str, ...]) -> list[np.ndarray]:
         key = tuple(value.shape for value in feeds.values())
-        request = self._compiled.pop(key, None)
-        if request is None:
-            model = self._model.clone()
-            model.reshape({name: list(value.shape) for name, value in feeds.items()})
-            request = self._core.compile_model(model, "CPU", self._config).create_infer_request()
-        self._compiled[key] = request
-        while len(self._compiled) > self.KEEP:
-            self._compiled.popitem(last=False)
-        result = request.infer(feeds, share_inputs=True)  # the outputs are copies (share_outputs off)
-        return [result[name] for name in outputs]
+        with self._lock:
+            request = self._compiled.pop(key, None)
+            if request is None:
+                model = self._model.clone()
+                model.reshape({name: list(value.shape) for name, value in feeds.items()})
+                request = self._core.compile_model(model, "CPU", self._config).create_infer_request()
+            self._compiled[key] = request
+            while len(self._compiled) > self.KEEP:
+                self._compiled.popitem(last=False)
+            result = request.infer(feeds, share_inputs=True)  # the outputs are copies (share_outputs off)
+            return [result[name] for name in outputs]
 
 
 class OpenVinoEngine:

@@ -75,6 +75,27 @@ def test_openvino_paints_two_regions_and_steps_through_sizes(bank, ort_engine, f
     assert len(openvino._network._compiled) == OpenVinoGraph.KEEP
 
 
+def test_openvino_serves_two_threads_at_once(bank, frames_small):
+    """The window makes a new style's thumbnail on its own thread while the pipeline's thread runs
+    frames through the same engine: calls from both, at the same size and at two, all answered as
+    one thread alone answers them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    openvino = load_engine("openvino").engine
+    sizes = ((320, 240), (320, 240), (256, 192))
+    work = []
+    for i in range(12):
+        w, h = sizes[i % 3]
+        image = cv2.dnn.blobFromImage(cv2.resize(frames_small[i % len(frames_small)], (w, h)), 1 / 255.0, swapRB=True)
+        prev = np.zeros((1, h // 8, w // 8, openvino.core_channels), np.float32)
+        work.append((image, bank.vectors[i % len(bank.names)], prev, np.zeros((1, 1, h // 8, w // 8), np.float32)))
+    alone = [openvino.run(*args)[0] for args in work]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda args: openvino.run(*args)[0], work))
+    for a, b in zip(alone, together):
+        assert np.array_equal(a, b)
+
+
 def test_openvino_refuses_a_graph_of_another_version():
     from pathlib import Path
 
