@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
 
@@ -84,6 +85,7 @@ def test_bench_json_contract(tmp_path):
         assert key in report
     assert report["frames"] == 6 and report["size"] == "160x120" and report["temporal"] == 0.5
     assert report["engine"] == "openvino" and report["provider"] == "CPU" and report["precision"] == "fp32"
+    assert report["machine"]["openvino"] == metadata.version("openvino")  # which runtime build gave the figures
     lat = report["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"]
     for stage in ("preprocess", "flow", "engine", "postprocess", "total"):

@@ -15,6 +15,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass
+from importlib import metadata
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray,
         if i == 99:
             rss_at_100 = rss_mb()
     wall = time.perf_counter() - started
-    import onnxruntime
+    import onnxruntime  # either build, onnxruntime or onnxruntime-gpu
 
     return {
         "fps": round(settings.frames / wall, 2),
@@ -104,8 +105,16 @@ def run_bench(settings: BenchSettings, choice: Choice, style: np.ndarray,
         "source": settings.source,
         "rss_mb": {"after_100": rss_at_100, "end": rss_mb()},
         "machine": {"cpus": os.cpu_count(), "processor": platform.machine(), "cpu_class": cpu_class(),
-                    "onnxruntime": onnxruntime.__version__},
+                    "onnxruntime": onnxruntime.__version__, "openvino": _version("openvino")},
     }
+
+
+def _version(distribution: str) -> str:
+    """An installed package's version, or "not installed"."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _overlapped(settings: BenchSettings, choice: Choice, style: np.ndarray, segmenter: PersonSegmenter | None,
