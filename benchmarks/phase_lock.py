@@ -39,9 +39,8 @@ from report import emit  # noqa: E402
 from v1_engine import V1_STYLES, V1Engine  # noqa: E402
 from v1_vs_v2 import pipeline_times  # noqa: E402
 
-from stylecam.app.cli.loading import load_engine  # noqa: E402
 from stylecam.assets import paths  # noqa: E402
-from stylecam.engines.backends import OrtEngine  # noqa: E402
+from stylecam.engines.backends import ENGINE_NAMES, create_engine  # noqa: E402
 from stylecam.engines.host import cpu_class  # noqa: E402
 from stylecam.engines.stability import PairFlows, sharpness, warp_by_flow  # noqa: E402
 from stylecam.engines.styles import StyleBank  # noqa: E402
@@ -131,6 +130,8 @@ def main() -> int:
     p.add_argument("--fast", help="fast-motion fades to run each variant with, LO:HI core cells each or 'none' (e.g. "
                    "1:3,2:5,none; named VARIANT_fastLO_HI; TemporalSettings.fast_cells); default: its own")
     p.add_argument("--bank", type=Path, help="a folder from `stylecam export` to measure instead of assets/")
+    p.add_argument("--engine", default="auto", choices=[n for n in ENGINE_NAMES if n != "torch"],
+                   help="what runs the network (default: what the app chooses)")
     p.add_argument("--size", help="WxH: every clip resized to this processing size (as `--size auto` steps "
                    "down to); default: the clips' own, 640x480 for the made-up ones")
     p.add_argument("--json", type=Path)
@@ -152,12 +153,11 @@ def main() -> int:
     def sized(frames: list[np.ndarray]) -> list[np.ndarray]:
         return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames] if size else frames
 
-    if args.bank:
-        engine, bank = OrtEngine(args.bank / paths.MODEL_ONNX, "CPUExecutionProvider"), StyleBank.load(args.bank / paths.STYLE_BANK)
-    else:
-        engine, bank = load_engine("ort-cpu").engine, StyleBank.load(paths.style_bank())
+    bank_dir = args.bank or paths.model_onnx().parent
+    engine = create_engine(args.engine, bank_dir / paths.MODEL_ONNX, paths.checkpoint()).engine
+    bank = StyleBank.load(bank_dir / paths.STYLE_BANK)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    report = {"cpu": cpu_class(), "graph": engine.graph, "bank": str(args.bank or "assets"), "size": args.size or "own"}
+    report = {"cpu": cpu_class(), "graph": engine.graph, "engine": f"{engine.name} on {engine.provider}", "bank": str(args.bank or "assets"), "size": args.size or "own"}
     if "quality" in args.parts.split(","):
         clip_paths = [Path(c) for c in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
         clips = {c.stem: sized(read_clip(c, args.clip_frames)) for c in clip_paths}
