@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,19 +77,84 @@ def trt_cache_dir() -> Path:
     return Path(base) / "stylecam" / "tensorrt"
 
 
-def named_feeds(names: tuple[str, ...], values: tuple, tile: np.ndarray | None,
-                origin: tuple[int, int] | None) -> dict:
-    """A graph's inputs by name; a seeded graph's (`tile` not None) image is the stem input
-    (contract.py), made here from an RGB image."""
-    image, *rest = values
-    if tile is not None and image.shape[1] == 3:
-        image = stem_input(image, tile, origin)
-    return dict(zip(names, (image, *rest)))
+class OnnxEngine(ABC):
+    """What the ONNX Runtime and OpenVINO engines share: the network graph checked against its
+    metadata when opened, the regions graph (`regions_model`) opened on the first two-style frame
+    and checked against the network's seed period, and the calls by input name. A subclass opens
+    a graph whose inputs must be `inputs` (`_open`), reads its metadata (`_metadata`) and an
+    input's fixed dimension (`_dim`), runs it (`_infer`), and calls `_open_network` when set up."""
+
+    name: str
+    provider: str
+    precision: str
+
+    @abstractmethod
+    def _open(self, model: Path, inputs: tuple[str, ...]): ...
+
+    @abstractmethod
+    def _metadata(self, graph, key: str, default: str) -> str: ...
+
+    @abstractmethod
+    def _dim(self, graph, name: str, axis: int) -> int: ...
+
+    @abstractmethod
+    def _infer(self, graph, feeds: dict, outputs: tuple[str, ...]) -> list[np.ndarray]: ...
+
+    def _open_network(self, model: Path, regions_model: Path | None) -> None:
+        self.network = self._open(model, INPUTS)
+        self.graph = self._metadata(self.network, GRAPH_KEY, "unknown")
+        self.seed_period = int(self._metadata(self.network, SEED_KEY, "0"))
+        self._tile = seed_tile(self.seed_period) if self.seeded else None
+        channels = self._dim(self.network, "image", 1)
+        if channels != 3 + (SEED_CHANNELS if self.seeded else 0):
+            raise EngineUnavailable(f"{model} takes {channels} image channels but its metadata says seed period "
+                                    f"{self.seed_period}: a graph from another export")
+        self.core_channels = self._dim(self.network, "prev", 3)
+        stats_size = self._dim(self.network, "norm_stats", 0)
+        self._per_frame = (np.zeros(stats_size, np.float32), np.zeros(1, np.float32))  # statistics unused, beta 0
+        self.regions_model = regions_model
+        self._regions = None
+
+    @property
+    def seeded(self) -> bool:
+        return self.seed_period > 0
+
+    def _feeds(self, names: tuple[str, ...], values: tuple, origin: tuple[int, int] | None) -> dict:
+        """The graph's inputs by name; a seeded graph's image is the stem input (contract.py),
+        made here from an RGB image."""
+        image, *rest = values
+        if self._tile is not None and image.shape[1] == 3:
+            image = stem_input(image, self._tile, origin)
+        return dict(zip(names, (image, *rest)))
+
+    def run(self, image, style, prev, blend, origin=None):
+        feeds = self._feeds(INPUTS, (image, style, prev, blend, *self._per_frame), origin)
+        output, fused = self._infer(self.network, feeds, OUTPUTS[:2])
+        return output, fused
+
+    def run_smoothed(self, image, style, prev, blend, stats, beta: float, origin=None):
+        feeds = self._feeds(INPUTS, (image, style, prev, blend, stats, np.full(1, beta, np.float32)), origin)
+        output, fused, stats = self._infer(self.network, feeds, OUTPUTS)
+        return output, fused, stats
+
+    def run_two(self, image, style, style_b, region, prev, blend, origin=None):
+        if self._regions is None:
+            if self.regions_model is None or not Path(self.regions_model).is_file():
+                raise EngineUnavailable(f"no regions graph for two styles at once ({self.regions_model})")
+            regions = self._open(self.regions_model, REGION_INPUTS)
+            period = int(self._metadata(regions, SEED_KEY, "0"))
+            if period != self.seed_period:
+                raise EngineUnavailable(f"the regions graph {self.regions_model} has seed period {period}, "
+                                        f"the network graph {self.seed_period}: graphs of two exports")
+            self._regions = regions
+        feeds = self._feeds(REGION_INPUTS, (image, style, style_b, region, prev, blend), origin)
+        output, fused = self._infer(self._regions, feeds, REGION_OUTPUTS)
+        return output, fused
 
 
-class OrtEngine:
+class OrtEngine(OnnxEngine):
     """ONNX Runtime sessions on one execution provider, each verified after it is created: the
-    network graph at once, the regions graph (`regions_model`) on the first two-style frame."""
+    network graph at once, the regions graph on the first two-style frame."""
 
     name = "onnxruntime"
 
@@ -100,26 +166,14 @@ class OrtEngine:
                                     f"({', '.join(ort.get_available_providers())})")
         self.provider, self.threads = provider, threads or os.cpu_count() or 1
         self.precision = "fp16" if provider == "TensorrtExecutionProvider" else "fp32"
-        self.session = self._session(model, INPUTS)
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.graph = meta.get(GRAPH_KEY, "unknown")
-        self.seed_period = int(meta.get(SEED_KEY, 0))
-        self._tile = seed_tile(self.seed_period) if self.seeded else None
-        channels = self.session.get_inputs()[0].shape[1]
-        if channels != 3 + (SEED_CHANNELS if self.seeded else 0):
-            raise EngineUnavailable(f"{model} takes {channels} image channels but its metadata says seed period "
-                                    f"{self.seed_period}: a graph from another export")
-        self.core_channels = int(self.session.get_inputs()[INPUTS.index("prev")].shape[3])
-        stats_size = int(self.session.get_inputs()[INPUTS.index("norm_stats")].shape[0])
-        self._per_frame = (np.zeros(stats_size, np.float32), np.zeros(1, np.float32))  # statistics unused, beta 0
-        self.regions_model = regions_model
-        self._regions = None
+        self._open_network(model, regions_model)
 
     @property
-    def seeded(self) -> bool:
-        return self.seed_period > 0
+    def session(self):
+        """The network graph's session."""
+        return self.network
 
-    def _session(self, model: Path, inputs: tuple[str, ...]):
+    def _open(self, model: Path, inputs: tuple[str, ...]):
         """A verified session of `model`, whose inputs must be `inputs`."""
         import onnxruntime as ort
 
@@ -146,32 +200,14 @@ class OrtEngine:
             raise EngineUnavailable(f"{model} has inputs {names}, not {list(inputs)}: a graph from another version")
         return session
 
-    def _feeds(self, names: tuple[str, ...], values: tuple, origin: tuple[int, int] | None) -> dict:
-        return named_feeds(names, values, self._tile, origin)
+    def _metadata(self, graph, key: str, default: str) -> str:
+        return graph.get_modelmeta().custom_metadata_map.get(key, default)
 
-    def run(self, image, style, prev, blend, origin=None):
-        feeds = self._feeds(INPUTS, (image, style, prev, blend, *self._per_frame), origin)
-        output, fused, _ = self.session.run(OUTPUTS, feeds)
-        return output, fused
+    def _dim(self, graph, name: str, axis: int) -> int:
+        return int(next(i for i in graph.get_inputs() if i.name == name).shape[axis])
 
-    def run_smoothed(self, image, style, prev, blend, stats, beta: float, origin=None):
-        feeds = self._feeds(INPUTS, (image, style, prev, blend, stats, np.full(1, beta, np.float32)), origin)
-        output, fused, stats = self.session.run(OUTPUTS, feeds)
-        return output, fused, stats
-
-    def run_two(self, image, style, style_b, region, prev, blend, origin=None):
-        if self._regions is None:
-            if self.regions_model is None or not Path(self.regions_model).is_file():
-                raise EngineUnavailable(f"no regions graph for two styles at once ({self.regions_model})")
-            regions = self._session(self.regions_model, REGION_INPUTS)
-            period = int(regions.get_modelmeta().custom_metadata_map.get(SEED_KEY, 0))
-            if period != self.seed_period:
-                raise EngineUnavailable(f"the regions graph {self.regions_model} has seed period {period}, "
-                                        f"the network graph {self.seed_period}: graphs of two exports")
-            self._regions = regions
-        feeds = self._feeds(REGION_INPUTS, (image, style, style_b, region, prev, blend), origin)
-        output, fused = self._regions.run(REGION_OUTPUTS, feeds)
-        return output, fused
+    def _infer(self, graph, feeds: dict, outputs: tuple[str, ...]) -> list[np.ndarray]:
+        return graph.run(outputs, feeds)
 
 
 class OpenVinoGraph:
@@ -226,10 +262,10 @@ class OpenVinoGraph:
             return [result[name] for name in outputs]
 
 
-class OpenVinoEngine:
-    """The network and regions graphs on OpenVINO's CPU plugin (`OpenVinoGraph`). Verified when
-    created by compiling and running a 32x32 frame; the regions graph is read on the first
-    two-style frame."""
+class OpenVinoEngine(OnnxEngine):
+    """The network and regions graphs on OpenVINO's CPU plugin (`OpenVinoGraph`), verified when
+    created by compiling and running a 32x32 frame, so that `auto` passes over an OpenVINO that
+    cannot."""
 
     name = "openvino"
     provider = "CPU"
@@ -237,32 +273,12 @@ class OpenVinoEngine:
 
     def __init__(self, model: Path, threads: int | None = None, regions_model: Path | None = None):
         self.threads = threads or os.cpu_count() or 1
-        self._network = OpenVinoGraph(model, INPUTS, self.threads)
-        self.graph = self._network.metadata(GRAPH_KEY, "unknown")
-        self.seed_period = int(self._network.metadata(SEED_KEY, "0"))
-        self._tile = seed_tile(self.seed_period) if self.seeded else None
-        channels = self._network.dim("image", 1)
-        if channels != 3 + (SEED_CHANNELS if self.seeded else 0):
-            raise EngineUnavailable(f"{model} takes {channels} image channels but its metadata says seed period "
-                                    f"{self.seed_period}: a graph from another export")
-        self.core_channels = self._network.dim("prev", 3)
-        stats_size = self._network.dim("norm_stats", 0)
-        self._per_frame = (np.zeros(stats_size, np.float32), np.zeros(1, np.float32))  # statistics unused, beta 0
-        self.regions_model = regions_model
-        self._regions: OpenVinoGraph | None = None
-        self._verify()
-
-    @property
-    def seeded(self) -> bool:
-        return self.seed_period > 0
-
-    def _verify(self) -> None:
-        """Compile and run a 32x32 frame, so that `auto` passes over an OpenVINO that cannot."""
+        self._open_network(model, regions_model)
         cells = 4
         image = np.zeros((1, 3, 8 * cells, 8 * cells), np.float32)
         prev = np.zeros((1, cells, cells, self.core_channels), np.float32)
         blend = np.zeros((1, 1, cells, cells), np.float32)
-        style = np.zeros(self._network.dim("style", 0), np.float32)
+        style = np.zeros(self._dim(self.network, "style", 0), np.float32)
         try:
             output, _ = self.run(image, style, prev, blend)
         except Exception as exc:  # openvino raises RuntimeError subclasses of its own
@@ -270,30 +286,17 @@ class OpenVinoEngine:
         if output.shape != image.shape:
             raise EngineUnavailable(f"openvino: a {image.shape} frame came out {output.shape}")
 
-    def run(self, image, style, prev, blend, origin=None):
-        feeds = named_feeds(INPUTS, (image, style, prev, blend, *self._per_frame), self._tile, origin)
-        output, fused = self._network.infer(feeds, OUTPUTS[:2])
-        return output, fused
+    def _open(self, model: Path, inputs: tuple[str, ...]) -> OpenVinoGraph:
+        return OpenVinoGraph(model, inputs, self.threads)
 
-    def run_smoothed(self, image, style, prev, blend, stats, beta: float, origin=None):
-        feeds = named_feeds(INPUTS, (image, style, prev, blend, stats, np.full(1, beta, np.float32)), self._tile,
-                            origin)
-        output, fused, stats = self._network.infer(feeds, OUTPUTS)
-        return output, fused, stats
+    def _metadata(self, graph: OpenVinoGraph, key: str, default: str) -> str:
+        return graph.metadata(key, default)
 
-    def run_two(self, image, style, style_b, region, prev, blend, origin=None):
-        if self._regions is None:
-            if self.regions_model is None or not Path(self.regions_model).is_file():
-                raise EngineUnavailable(f"no regions graph for two styles at once ({self.regions_model})")
-            regions = OpenVinoGraph(self.regions_model, REGION_INPUTS, self.threads)
-            period = int(regions.metadata(SEED_KEY, "0"))
-            if period != self.seed_period:
-                raise EngineUnavailable(f"the regions graph {self.regions_model} has seed period {period}, "
-                                        f"the network graph {self.seed_period}: graphs of two exports")
-            self._regions = regions
-        feeds = named_feeds(REGION_INPUTS, (image, style, style_b, region, prev, blend), self._tile, origin)
-        output, fused = self._regions.infer(feeds, REGION_OUTPUTS)
-        return output, fused
+    def _dim(self, graph: OpenVinoGraph, name: str, axis: int) -> int:
+        return graph.dim(name, axis)
+
+    def _infer(self, graph: OpenVinoGraph, feeds: dict, outputs: tuple[str, ...]) -> list[np.ndarray]:
+        return graph.infer(feeds, outputs)
 
 
 class TorchEngine:

@@ -72,7 +72,7 @@ def test_openvino_paints_two_regions_and_steps_through_sizes(bank, ort_engine, f
         prev = np.zeros((1, h // 8, w // 8, openvino.core_channels), np.float32)
         output, state = openvino.run(image, bank.vectors[0], prev, np.zeros((1, 1, h // 8, w // 8), np.float32))
         assert output.shape == (1, 3, h, w) and state.shape == prev.shape
-    assert len(openvino._network._compiled) == OpenVinoGraph.KEEP
+    assert len(openvino.network._compiled) == OpenVinoGraph.KEEP
 
 
 def test_openvino_serves_two_threads_at_once(bank, frames_small):
