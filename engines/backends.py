@@ -9,9 +9,9 @@ Every engine maps (image, style, prev, blend) -> (image, state):
     returns 1 x 3 x H x W float32 RGB in (0, 1), and the new state (1 x H/8 x W/8 x C).
 `run_two` is the same with two styles in one pass: `style` where `region` (1 x 1 x H/4 x W/4,
 float32 in [0, 1]) is 1 and `style_b` where it is 0 (the regions graph, contract.REGION_INPUTS).
-`run_smoothed` (ONNX Runtime and torch engines) also takes the last frame's norm statistics (S
-float32, as the last call returned them) and beta (how much of them to keep, 0 to 1) and returns
-this frame's as a third result: the norm statistics smoothed over time (contract.INPUTS).
+`run_smoothed` (ONNX Runtime, OpenVINO and torch engines) also takes the last frame's norm
+statistics (S float32, as the last call returned them) and beta (how much of them to keep, 0 to 1)
+and returns this frame's as a third result: the norm statistics smoothed over time (contract.INPUTS).
 Engines whose network has a seed input (`seeded`, its tile's period `seed_period`) also take
 `origin`: (x, y) core cells, where the seed tile is cut (network.Stylizer.seed_at; None: at 0, the
 frame's own pixels); others ignore it. In place of the RGB image they take the stem's whole input
