@@ -26,9 +26,9 @@ import numpy as np
 import onnxruntime as ort
 
 from stylecam.app.cli.loading import load_bank, load_engine
-from stylecam.engines.backends import OpenVinoGraph
 from stylecam.app.live.sources import VideoFileSource
 from stylecam.assets import paths
+from stylecam.engines.backends import OpenVinoGraph
 from stylecam.engines.host import cpu_class
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import TemporalSettings

@@ -173,40 +173,27 @@ def _smoothed_cin(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, las
                   last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
     """`_cin` with statistics smoothed over frames: this frame's per-channel mean and variance moved
     towards the last frame's (`last_*`) by beta (0: this frame's alone, which is `_cin` to
-    rounding); the statistics used go into sink[layer] for the next frame (N x C each). scale,
-    shift and last_* are the style's and the statistics' slices for this layer (N x C or C).
-    Without gradients and for one frame (inference, export) see `_smoothed_cin_one_frame`."""
-    if x.shape[0] == 1 and not torch.is_grad_enabled():
-        flat = (t if t.dim() == 1 else t.reshape(-1) for t in (scale, shift, last_mean, last_var))
-        return _smoothed_cin_one_frame(x, *flat, beta, layer, sink)
-    scale, shift, last_mean, last_var = (t[..., None, None] for t in (scale, shift, last_mean, last_var))
-    mean = x.mean(dim=(2, 3), keepdim=True)
-    d = x - mean
-    var = (d * d).mean(dim=(2, 3), keepdim=True)
-    mean = mean + beta * (last_mean - mean)
-    var = var + beta * (last_var - var)
-    sink[layer] = (mean.flatten(1), var.flatten(1))
-    gain = scale * torch.rsqrt(var + 1e-5)
-    return x * gain + (shift - mean * gain)
-
-
-def _smoothed_cin_one_frame(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, last_mean: torch.Tensor,
-                            last_var: torch.Tensor, beta: torch.Tensor, layer: int, sink: dict) -> torch.Tensor:
-    """`_smoothed_cin` for one frame without gradients (scale, shift and last_* of length C; the
-    statistics into sink as such): the mean and the mean of (x - mean)^2 (ReduceMean), then one
-    BatchNormalization for the smoothed statistics and the style. On OpenVINO, the CPU engine, at
-    640x480 1.07x the graph with a LayerNormalization per layer for the statistics (which OpenVINO
-    splits into a normalisation and two reductions), on ONNX Runtime 0.95x. The variance as
-    E[x^2] - mean^2 (ReduceL2) ran 1.08x / 1.00x but lost 20-40 levels of the output on flat
+    rounding); the statistics used go into sink[layer] for the next frame (N x C each; C for one
+    frame without gradients). scale, shift and last_* are the style's and the statistics' slices
+    for this layer (N x C or C). Without gradients and for one frame (inference, export) the
+    normalisation is one F.batch_norm with them (BatchNormalization): on OpenVINO, the CPU engine,
+    at 640x480 1.07x the graph with a LayerNormalization per layer for the statistics (which
+    OpenVINO splits into a normalisation and two reductions), on ONNX Runtime 0.95x. The variance
+    as E[x^2] - mean^2 (ReduceL2) ran 1.08x / 1.00x but lost 20-40 levels of the output on flat
     frames to cancellation (docs/design-notes.md, "Norm statistics for OpenVINO")."""
-    c = x.shape[1]
-    mean = x.mean(dim=(2, 3)).reshape(c)
-    d = x - mean.reshape(1, c, 1, 1)
-    var = (d * d).mean(dim=(2, 3)).reshape(c)
+    mean = x.mean(dim=(2, 3))
+    d = x - mean[..., None, None]
+    var = (d * d).mean(dim=(2, 3))
     mean = mean + beta * (last_mean - mean)
     var = var + beta * (last_var - var)
+    if x.shape[0] == 1 and not torch.is_grad_enabled():
+        c = x.shape[1]
+        mean, var = mean.reshape(c), var.reshape(c)
+        sink[layer] = (mean, var)
+        return F.batch_norm(x, mean, var, scale.reshape(c), shift.reshape(c), False, 0.0, 1e-5)
     sink[layer] = (mean, var)
-    return F.batch_norm(x, mean, var, scale, shift, False, 0.0, 1e-5)
+    gain = scale[..., None, None] * torch.rsqrt(var[..., None, None] + 1e-5)
+    return x * gain + (shift[..., None, None] - mean[..., None, None] * gain)
 
 
 def _region_cin(x: torch.Tensor, scale_a: torch.Tensor, shift_a: torch.Tensor, scale_b: torch.Tensor,

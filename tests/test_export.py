@@ -34,7 +34,7 @@ def test_export_writes_checked_graph_with_parity(exported):
     # RGB and the two seed planes, each reflected by one pixel about a dynamic multiple of 8
     assert image_dims[1:] == [5, "8*h8 + 2", "8*w8 + 2"]
     # each norm layer's statistics in two reductions, applied by one BatchNormalization, the form
-    # OpenVINO runs fastest (network._smoothed_cin_one_frame)
+    # OpenVINO runs fastest (network._smoothed_cin)
     ops = [n.op_type for n in model.graph.node]
     layers = ops.count("Conv") - 1
     assert ops.count("ReduceMean") == 2 * layers and ops.count("BatchNormalization") == layers
