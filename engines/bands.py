@@ -7,7 +7,7 @@ take about two thirds of one's time (docs/design-notes.md, "Pipeline costs").
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 MIN_ROWS = 64  # fewer rows than this run in one band: the hand-over would cost more than it saves
 
@@ -24,15 +24,23 @@ class RowBands:
         """The bands' (r0, r1) rows, band 0 first: one band under MIN_ROWS rows, else two."""
         return [(0, rows)] if rows < MIN_ROWS else [(0, rows // 2), (rows // 2, rows)]
 
+    def aside(self, work: Callable[[], None]) -> Future:
+        """Starts work() on the helper thread, beside whatever the caller does next (the helper
+        is free again once the returned future is done)."""
+        return self._pool().submit(work)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="stylecam-band")
+        return self._helper
+
     def run(self, work: Callable[[int, int, int], None], rows: int) -> None:
         """Returns when every band is done; an exception in any is raised here."""
         (r0, r1), *others = self.spans(rows)
         if not others:
             work(0, r0, r1)
             return
-        if self._helper is None:
-            self._helper = ThreadPoolExecutor(1, thread_name_prefix="stylecam-band")
-        other = self._helper.submit(work, 1, *others[0])
+        other = self._pool().submit(work, 1, *others[0])
         try:
             work(0, r0, r1)
         finally:

@@ -12,7 +12,9 @@ feathered by person_mask.py) and the person and the background are painted as th
 
 `step` is three phases, also callable one by one (overlap.py runs the engine phase of one frame
 on another thread while this one prepares the next frame and finishes the last): `prepare`
-(resize, flow, phase lock, the engine's input, the person mask; needs only the frames),
+(resize, flow, phase lock, the engine's input, the person mask; needs only the frames; the frame
+is converted into the engine's input on a helper thread while the flow and the lock run, as
+seed.StemInput keeps it at one place whatever offset the lock then gives),
 `run_engine` (the previous state warped to this frame, the engine call; needs the last frame's
 run_engine) and `finish` (the output back to uint8 BGR, the output blend, kept regions). A
 prepared frame's buffers stay valid until the prepare after next (two sets, used in turn).
@@ -20,6 +22,7 @@ prepared frame's buffers stay valid until the prepare after next (two sets, used
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import cv2
@@ -45,8 +48,8 @@ STAGES = ("preprocess", "flow", "segment", "engine", "postprocess", "blend")
 class StageTimes:
     """Milliseconds spent in each stage of one step."""
 
-    preprocess: float = 0.0
-    flow: float = 0.0  # flow, trust, the phase lock, and the previous state warped to this frame
+    preprocess: float = 0.0  # resize and pad; the engine input's rings and seed at the lock's offset
+    flow: float = 0.0  # flow, trust, the phase lock (the frame into the engine's input beside them), the state warped
     segment: float = 0.0  # the person mask (segmenter, steadying, feathering); 0 for the whole frame
     engine: float = 0.0
     postprocess: float = 0.0
@@ -126,12 +129,11 @@ class VideoStylizer:
         self.norm_stats: np.ndarray | None = None  # S, the last frame's norm statistics (engine.run_smoothed)
         self._slot = 0  # which of the two buffer sets the next prepare writes (a prepared frame keeps its own)
         self._buffers: list[tuple[np.ndarray, np.ndarray] | None] = [None, None]  # the sized and the padded frame
-        # per slot: ((h, w, no canvas), the phase-lock canvas (uint8 BGR), the engine input (None: in the stem input))
-        self._canvas: list[tuple | None] = [None, None]
-        # a seeded engine's whole stem input, written here (seed.py): the seed cut only when it moves
-        seeded = getattr(engine, "seeded", False)
-        self._stems = [StemInput(seed_tile(engine.seed_period)) for _ in range(2)] if seeded else None
-        self._planes: list[np.ndarray] = []  # the engine's input split into its channels (uint8)
+        # per slot, the engine's image input (seed.py): a seeded engine's whole stem input, the seed
+        # cut only when it moves
+        tile = seed_tile(engine.seed_period) if getattr(engine, "seeded", False) else None
+        self._inputs = [StemInput(tile) for _ in range(2)]
+        self._planes: list[np.ndarray] = []  # the padded frame split into its channels (uint8)
         self._shifted: np.ndarray | None = None  # bands x 4 x rows x W float32: each band's shifted planes and scratch
         self._bands = RowBands()  # the per-pixel steps around the engine, in two bands at once
 
@@ -181,38 +183,25 @@ class VideoStylizer:
             padded = sized
         return padded
 
-    def _blob(self, padded: np.ndarray, offset: tuple[int, int] | None) -> np.ndarray:
-        """The engine's 1 x 3 x CH x CW float32 RGB [0, 1] input: the padded frame itself, or with
-        `offset` (phase_lock.py) the padded frame at that (x, y) on a canvas DOWNSCALE pixels
-        larger each way, reflected. For a seeded engine, the RGB part of the stem input (`_stem`).
-        Valid until the next call."""
+    def _start_converting(self, padded: np.ndarray, rgb: np.ndarray, beside: bool) -> Future | None:
+        """The padded frame into the engine input's `rgb` view (_convert): with `beside`, on the
+        helper thread, returning its future (the caller runs the flow meanwhile, as the frame's
+        place in the input does not depend on the lock's offset); else in two bands at once."""
         ph, pw = padded.shape[:2]
-        ch, cw = (ph, pw) if offset is None else (ph + DOWNSCALE, pw + DOWNSCALE)
-        stem = self._stems[self._slot] if self._stems is not None else None
-        key = (ch, cw, offset is None)
-        held = self._canvas[self._slot]
-        if held is None or held[0] != key:
-            canvas = None if offset is None else np.empty((ch, cw, 3), np.uint8)
-            blob = None if stem is not None else np.empty((1, 3, ch, cw), np.float32)
-            held = self._canvas[self._slot] = (key, canvas, blob)
-        if not self._planes or self._planes[0].shape != (ch, cw):
-            self._planes = [np.empty((ch, cw), np.uint8) for _ in range(3)]
-        _, canvas, blob = held
-        if stem is not None:
-            blob = stem.rgb(ch, cw)
-        if offset is not None:
-            ox, oy = offset
-            cv2.copyMakeBorder(padded, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101, dst=canvas)
-            padded = canvas
+        if not self._planes or self._planes[0].shape != (ph, pw):
+            self._planes = [np.empty((ph, pw), np.uint8) for _ in range(3)]
+        if beside:
+            return self._bands.aside(lambda: self._convert(padded, rgb, 0, ph))
+        self._bands.run(lambda _band, r0, r1: self._convert(padded, rgb, r0, r1), ph)
+        return None
 
-        def convert(_band: int, r0: int, r1: int) -> None:
-            planes = [p[r0:r1] for p in self._planes]
-            cv2.split(padded[r0:r1], planes)  # contiguous planes convert in half the time of strided ones
-            for c in range(3):  # BGR HWC uint8 -> RGB CHW float32 / 255
-                np.multiply(planes[2 - c], np.float32(1.0 / 255.0), out=blob[0, c, r0:r1], casting="unsafe")
-
-        self._bands.run(convert, ch)
-        return blob
+    def _convert(self, padded: np.ndarray, rgb: np.ndarray, r0: int, r1: int) -> None:
+        """Rows [r0, r1) of the padded H x W x 3 uint8 BGR frame into `rgb`, 1 x 3 x H x W float32
+        RGB [0, 1]."""
+        planes = [p[r0:r1] for p in self._planes]
+        cv2.split(padded[r0:r1], planes)  # contiguous planes convert in half the time of strided ones
+        for c in range(3):
+            np.multiply(planes[2 - c], np.float32(1.0 / 255.0), out=rgb[0, c, r0:r1], casting="unsafe")
 
     def _image(self, output: np.ndarray, offset: tuple[int, int], shift: tuple[float, float] | None,
                hw: tuple[int, int]) -> np.ndarray:
@@ -259,24 +248,30 @@ class VideoStylizer:
         h, w = (frame.shape[0], frame.shape[1]) if self.size is None else (self.size[1], self.size[0])
         padded = self._preprocess(frame)
         ph, pw = padded.shape[:2]
-        t1 = time.perf_counter()
 
-        core = (ph // DOWNSCALE, pw // DOWNSCALE)
-        temporal = self.tracker.step(padded, core)
         s = self.tracker.settings
-        offset, shift = None, None
-        if s.phase_lock and s.strength > 0.0:
-            offset = self.phase.update(temporal, (ph, pw), s.subpixel)
-            shift = tuple(self.phase.shift) if s.subpixel else None
-            core = (core[0] + 1, core[1] + 1)
-            temporal = self.phase.canvas_inputs(temporal, core)
-        fast = s.fast_fade(pw)
-        if fast is not None:
-            temporal = fade_fast(temporal, fast, self._cells)
+        locked = s.phase_lock and s.strength > 0.0
+        margin = DOWNSCALE if locked else 0
+        engine_input = self._inputs[self._slot]
+        converting = self._start_converting(padded, engine_input.rgb(ph, pw, margin), beside=s.strength > 0.0)
+        t1 = time.perf_counter()
+        try:
+            core = (ph // DOWNSCALE, pw // DOWNSCALE)
+            temporal = self.tracker.step(padded, core)
+            offset, shift = None, None
+            if locked:
+                offset = self.phase.update(temporal, (ph, pw), s.subpixel)
+                shift = tuple(self.phase.shift) if s.subpixel else None
+                core = (core[0] + 1, core[1] + 1)
+                temporal = self.phase.canvas_inputs(temporal, core)
+            fast = s.fast_fade(pw)
+            if fast is not None:
+                temporal = fade_fast(temporal, fast, self._cells)
+        finally:
+            if converting is not None:
+                converting.result()
         t2 = time.perf_counter()
-        blob = self._blob(padded, offset)
-        stem = self._stems[self._slot] if self._stems is not None else None
-        graph_input = blob if stem is None else stem.finish(self._seed_origin(offset))
+        graph_input = engine_input.finish(self._seed_origin(offset), offset or (0, 0), self._bands.run)
         t2b = time.perf_counter()
 
         mask, region = None, None
@@ -286,7 +281,7 @@ class VideoStylizer:
             mask = self.masks.step(person, temporal, grid)
             region = mask
             if offset is not None:  # the region map onto the canvas's 1/4 grid
-                grid = (blob.shape[2] // REGION_DOWNSCALE, blob.shape[3] // REGION_DOWNSCALE)
+                grid = ((ph + margin) // REGION_DOWNSCALE, (pw + margin) // REGION_DOWNSCALE)
                 region = self.phase.to_canvas(mask, grid, REGION_DOWNSCALE)
             region = region[None, None]
         style, style_b = self.regions.styles(self.style)

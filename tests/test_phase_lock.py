@@ -9,7 +9,7 @@ import pytest
 
 from stylecam.engines.contract import DOWNSCALE, STEM_PAD
 from stylecam.engines.phase_lock import PhaseLock, dominant_motion
-from stylecam.engines.seed import seed_tile
+from stylecam.engines.seed import StemInput, seed_tile, stem_input
 from stylecam.engines.stability import PairFlows, sharpness
 from stylecam.engines.stylizer import VideoStylizer
 from stylecam.engines.temporal import FlowTracker, TemporalSettings
@@ -167,6 +167,27 @@ def test_the_frame_is_cut_back_out_of_the_canvas_exactly_at_any_offset(pan):
         offsets.add(stylizer.phase.offset)
         assert np.array_equal(out, sized)
     assert len(offsets) >= 4, offsets  # the pan moved the frame around the canvas
+
+
+@pytest.mark.parametrize("tile", [seed_tile(64), None], ids=["seeded", "unseeded"])
+def test_the_engine_input_is_the_canvas_at_any_offset_from_one_write_of_the_frame(frames_small, tile):
+    """StemInput takes the frame before the offset is known (the stylizer converts it while the
+    flow runs) and gives, for each offset, what the canvas is there: the frame reflected by the
+    offset's pixels on the left and top and the rest on the right and bottom (OpenCV's
+    BORDER_REFLECT_101, as the canvas was made before), with the stem's ring and the seed cut
+    around it; frames as small as the canvas's margin too."""
+    stem = StemInput(tile)
+    for h, w in [(96, 160), (8, 16)]:
+        frame = cv2.resize(frames_small[3], (w, h), interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+        stem.rgb(h, w, DOWNSCALE)[...] = rgb.transpose(2, 0, 1)[None]
+        for offset, origin in [((0, 0), (0, 0)), ((7, 7), (2, -1)), ((3, 5), (2, -1)), ((0, 0), (0, 0)), ((5, 0), (9, 4))]:
+            ox, oy = offset
+            canvas = cv2.copyMakeBorder(rgb, oy, DOWNSCALE - oy, ox, DOWNSCALE - ox, cv2.BORDER_REFLECT_101)
+            canvas = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None])
+            expected = canvas if tile is None else stem_input(canvas, tile, origin)
+            got = stem.finish(origin, offset)
+            assert got.flags.c_contiguous and np.array_equal(got, expected), ((h, w), offset, origin)
 
 
 class SeedRecorder(FrameEngine):
