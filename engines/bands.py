@@ -2,7 +2,8 @@
 caller's thread does the other. The pipeline's steps around the engine call (the frame into the
 engine's input, the output shifted by the phase lock's fraction and back to uint8) run when the
 engine leaves both cores idle; the OpenCV and numpy calls they make release the GIL, so two bands
-take about two thirds of one's time (docs/design-notes.md, "Pipeline costs").
+take about two thirds of one's time (docs/design-notes.md, "Pipeline costs"). `aside` runs one job
+on the same helper beside the caller's own work (the frame's conversion beside the flow).
 """
 from __future__ import annotations
 
