@@ -64,7 +64,8 @@ class StemInput:
     while the flow runs). `finish(origin, offset)` returns the whole input for the frame at
     `offset` on the canvas: a view of one buffer, starting where that offset puts the frame, with
     the canvas and stem rings reflected around it and the tile cut at origin ((x, y) cells of
-    DOWNSCALE pixels, any integers) where the cut or the view moved. Between one plane's frame
+    DOWNSCALE pixels, any integers) where the cut or the view moved; its steps `reflect`,
+    `cut_seed` and `view` can be called one by one (the seed's cut beside other work). Between one plane's frame
     rows and the next plane's the buffer holds margin + 2 pad rows, and between one frame row and
     the next margin + 2 pad pixels: the rings of either side, however the offset splits them."""
 
@@ -77,7 +78,7 @@ class StemInput:
         self._rgb = np.empty((1, 3, 0, 0), np.float32)
         self._wrapped: np.ndarray | None = None  # the tile repeated to cover any cut of this size
         self._rings: dict[tuple[int, int], tuple] = {}  # per offset: the ring pixels and their sources
-        self._cut: tuple[int, int, int] | None = None  # (x, y) pixels of the tile and the view's start
+        self._cut: tuple | None = None  # (x, y) pixels of the tile and the offset of the view the seed planes hold
 
     def rgb(self, height: int, width: int, margin: int = 0) -> np.ndarray:
         """1 x 3 x height x width view to write the frame into (reallocated on a new geometry)."""
@@ -99,33 +100,51 @@ class StemInput:
     def finish(self, origin: tuple[int, int] | None, offset: tuple[int, int] = (0, 0),
                split: Callable[[Callable[[int, int, int], None], int], None] = _one_band) -> np.ndarray:
         """The whole input with the frame (as last written to `rgb`) at offset (x, y pixels, each
-        in [0, margin]; (0, 0) without a margin) on the canvas, the rings reflected and the seed
-        planes cut at origin (None: (0, 0)). split(work, n): runs work(band, r0, r1) over rows [0, n)
-        (bands.RowBands.run splits the seed's copy between two threads)."""
+        in [0, margin]; (0, 0) without a margin) on the canvas: `reflect`, `cut_seed`, `view`."""
+        self.reflect(offset)
+        self.cut_seed(origin, offset, split)
+        return self.view(offset)
+
+    def view(self, offset: tuple[int, int]) -> np.ndarray:
+        """The input for the frame at `offset`: a view of the buffer, starting where the offset
+        puts the frame."""
         (h, w, margin), pad, (ox, oy) = self._geometry, self.pad, offset
         rows, cols = h + margin + 2 * pad, w + margin + 2 * pad
         start = (margin - oy) * cols + (margin - ox)
-        view = self._buffer[start:start + self.planes * rows * cols].reshape(1, self.planes, rows, cols)
+        return self._buffer[start:start + self.planes * rows * cols].reshape(1, self.planes, rows, cols)
+
+    def reflect(self, offset: tuple[int, int]) -> None:
+        """The RGB planes' canvas and stem rings around the frame at `offset`, reflected."""
+        (h, w, margin), pad, (ox, oy) = self._geometry, self.pad, offset
         if offset not in self._rings:
+            rows, cols = h + margin + 2 * pad, w + margin + 2 * pad
             self._rings[offset] = (self._ring(rows, pad + oy, h, h + margin), self._ring(cols, pad + ox, w, w + margin))
         (ring_rows, from_rows), (ring_cols, from_cols) = self._rings[offset]
-        rgb = view[0, :3]
+        rgb = self.view(offset)[0, :3]
         frame_rows = rgb[:, pad + oy:pad + oy + h]
         frame_rows[:, :, ring_cols] = frame_rows[:, :, from_cols]
         rgb[:, ring_rows] = rgb[:, from_rows]
-        if self.tile is not None:
-            period = self.tile.shape[1]
-            x, y = ((DOWNSCALE * c) % period for c in (origin or (0, 0)))
-            if self._cut != (x, y, start):
-                seed, wrapped = view[0, 3:], self._wrapped
 
-                def cut(_band: int, r0: int, r1: int) -> None:
-                    seed[:, pad + r0:pad + r1, pad:-pad] = wrapped[:, y + r0:y + r1, x:x + w + margin]
+    def cut_seed(self, origin: tuple[int, int] | None, offset: tuple[int, int],
+                 split: Callable[[Callable[[int, int, int], None], int], None] = _one_band) -> None:
+        """The seed planes of the view at `offset`, the tile cut at origin (None: (0, 0)), where
+        the cut or the view moved (the view moves with the offset); nothing without a tile. It
+        touches neither the frame nor the rings, so it may run beside `reflect`. split(work, n):
+        runs work(band, r0, r1) over rows [0, n) (bands.RowBands.run: in two threads)."""
+        if self.tile is None:
+            return
+        (h, w, margin), pad, period = self._geometry, self.pad, self.tile.shape[1]
+        x, y = ((DOWNSCALE * c) % period for c in (origin or (0, 0)))
+        if self._cut == (x, y, offset):
+            return
+        seed, wrapped = self.view(offset)[0, 3:], self._wrapped
 
-                split(cut, h + margin)
-                _reflect_ring(seed)
-                self._cut = (x, y, start)
-        return view
+        def cut(_band: int, r0: int, r1: int) -> None:
+            seed[:, pad + r0:pad + r1, pad:-pad] = wrapped[:, y + r0:y + r1, x:x + w + margin]
+
+        split(cut, h + margin)
+        _reflect_ring(seed)
+        self._cut = (x, y, offset)
 
     def _ring(self, length: int, first: int, frame: int, canvas: int) -> tuple[np.ndarray, np.ndarray]:
         """Along one axis of the view (`length` pixels, the frame's `frame` from `first`, inside a

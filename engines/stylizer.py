@@ -255,6 +255,7 @@ class VideoStylizer:
         engine_input = self._inputs[self._slot]
         converting = self._start_converting(padded, engine_input.rgb(ph, pw, margin), beside=s.strength > 0.0)
         t1 = time.perf_counter()
+        seeding = None
         try:
             core = (ph // DOWNSCALE, pw // DOWNSCALE)
             temporal = self.tracker.step(padded, core)
@@ -262,6 +263,10 @@ class VideoStylizer:
             if locked:
                 offset = self.phase.update(temporal, (ph, pw), s.subpixel)
                 shift = tuple(self.phase.shift) if s.subpixel else None
+            place, origin = offset or (0, 0), self._seed_origin(offset)
+            if converting is not None:  # the seed's cut next on the helper, beside the rest of the lock
+                seeding = self._bands.aside(lambda: engine_input.cut_seed(origin, place))
+            if locked:
                 core = (core[0] + 1, core[1] + 1)
                 temporal = self.phase.canvas_inputs(temporal, core)
             fast = s.fast_fade(pw)
@@ -271,7 +276,13 @@ class VideoStylizer:
             if converting is not None:
                 converting.result()
         t2 = time.perf_counter()
-        graph_input = engine_input.finish(self._seed_origin(offset), offset or (0, 0), self._bands.run)
+        try:
+            engine_input.reflect(place)
+        finally:
+            if seeding is not None:
+                seeding.result()
+        engine_input.cut_seed(origin, place, self._bands.run)  # nothing left to do if cut beside
+        graph_input = engine_input.view(place)
         t2b = time.perf_counter()
 
         mask, region = None, None
