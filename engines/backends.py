@@ -21,6 +21,7 @@ Engines that cannot run raise EngineUnavailable; nothing falls back silently.
 """
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -235,7 +236,7 @@ class OpenVinoGraph:
         names = [i.get_any_name() for i in self._model.inputs]
         if names != list(inputs):
             raise EngineUnavailable(f"{model} has inputs {names}, not {list(inputs)}: a graph from another version")
-        self._compiled: OrderedDict = OrderedDict()  # input shapes -> infer request, oldest first
+        self._compiled: OrderedDict = OrderedDict()  # input shapes -> (compiled model, its request), oldest first
         self._lock = threading.Lock()
 
     def metadata(self, key: str, default: str) -> str:
@@ -247,19 +248,35 @@ class OpenVinoGraph:
         """A fixed dimension of input `name`."""
         return self._model.input(name).get_partial_shape()[axis].get_length()
 
-    def infer(self, feeds: dict, outputs: tuple[str, ...]) -> list[np.ndarray]:
+    def infer(self, feeds: dict, outputs: tuple[str, ...], lent: OrderedDict | None = None) -> list[np.ndarray]:
+        """The outputs named, as arrays of their own; with `lent` (the caller's own, kept between
+        its calls), as views of the outputs of two infer requests of the caller's used in turn:
+        each valid until the second call after it with the same `lent` and input sizes (copying
+        the output, the state and the statistics cost 0.9 ms of a 17.9 ms call at 640x480)."""
         key = tuple(value.shape for value in feeds.values())
         with self._lock:
-            request = self._compiled.pop(key, None)
-            if request is None:
+            compiled = self._compiled.pop(key, None)
+            if compiled is None:
                 model = self._model.clone()
                 model.reshape({name: list(value.shape) for name, value in feeds.items()})
-                request = self._core.compile_model(model, "CPU", self._config).create_infer_request()
-            self._compiled[key] = request
-            while len(self._compiled) > self.KEEP:
-                self._compiled.popitem(last=False)
-            result = request.infer(feeds, share_inputs=True)  # the outputs are copies (share_outputs off)
+                model = self._core.compile_model(model, "CPU", self._config)
+                compiled = (model, model.create_infer_request())
+            self._compiled[key] = compiled
+            _keep(self._compiled, self.KEEP)
+            request = compiled[1]
+            if lent is not None:
+                pair = lent.pop(key, None) or [compiled[0].create_infer_request() for _ in range(2)]
+                request = pair[0]
+                lent[key] = pair[::-1]  # the other one next time
+                _keep(lent, self.KEEP)
+            result = request.infer(feeds, share_inputs=True, share_outputs=lent is not None)
             return [result[name] for name in outputs]
+
+
+def _keep(cache: OrderedDict, n: int) -> None:
+    """Drop the oldest entries of `cache` past `n`."""
+    while len(cache) > n:
+        cache.popitem(last=False)
 
 
 class OpenVinoEngine(OnnxEngine):
@@ -273,6 +290,7 @@ class OpenVinoEngine(OnnxEngine):
 
     def __init__(self, model: Path, threads: int | None = None, regions_model: Path | None = None):
         self.threads = threads or os.cpu_count() or 1
+        self._lent: dict[int, OrderedDict] | None = None  # per graph, the infer requests lent (`lending`)
         self._open_network(model, regions_model)
         cells = 4
         image = np.zeros((1, 3, 8 * cells, 8 * cells), np.float32)
@@ -296,7 +314,17 @@ class OpenVinoEngine(OnnxEngine):
         return graph.dim(name, axis)
 
     def _infer(self, graph: OpenVinoGraph, feeds: dict, outputs: tuple[str, ...]) -> list[np.ndarray]:
-        return graph.infer(feeds, outputs)
+        lent = None if self._lent is None else self._lent.setdefault(id(graph), OrderedDict())
+        return graph.infer(feeds, outputs, lent)
+
+    def lending(self) -> OpenVinoEngine:
+        """This engine for one caller that is done with each call's results by its second call
+        after (the stylizer: an output is finished, and the state and statistics fed back, before
+        then): its results are views of OpenVINO's own output buffers, not copies
+        (`OpenVinoGraph.infer`). The graphs and their compiled sizes are shared with this engine."""
+        lender = copy.copy(self)
+        lender._lent = {}
+        return lender
 
 
 class TorchEngine:

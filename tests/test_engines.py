@@ -96,6 +96,31 @@ def test_openvino_serves_two_threads_at_once(bank, frames_small):
         assert np.array_equal(a, b)
 
 
+def test_a_lending_openvino_engine_answers_as_the_engine_in_its_own_buffers_for_two_calls(bank, frames_small):
+    """`lending()` (what the stylizer calls): the same results as the copying engine, as views of
+    two buffers used in turn, so each result holds until the second call after it and is then
+    overwritten; the engine itself still answers with arrays of its own, and a second lender
+    keeps buffers of its own."""
+    openvino = load_engine("openvino").engine
+    lender, other = openvino.lending(), openvino.lending()
+    work = []
+    for frame in frames_small[:4]:
+        image = cv2.dnn.blobFromImage(cv2.resize(frame, (160, 96)), 1 / 255.0, swapRB=True)
+        work.append((image, bank.vectors[0], np.zeros((1, 12, 20, openvino.core_channels), np.float32),
+                     np.zeros((1, 1, 12, 20), np.float32)))
+    expected = [openvino.run(*args) for args in work]
+    assert not any(np.shares_memory(expected[0][0], output) for output, _ in expected[1:])  # arrays of their own
+    first = lender.run(*work[0])
+    second = lender.run(*work[1])
+    theirs = other.run(*work[3])
+    for got, want in zip(first + second + theirs, expected[0] + expected[1] + expected[3]):
+        assert np.array_equal(got, want)
+    assert not first[0].flags.owndata and not np.shares_memory(first[0], second[0])
+    third = lender.run(*work[2])
+    assert np.shares_memory(third[0], first[0]) and np.array_equal(first[0], expected[2][0])
+    assert np.array_equal(theirs[0], expected[3][0])  # the other lender's buffers untouched
+
+
 def test_openvino_refuses_a_graph_of_another_version():
     from pathlib import Path
 
