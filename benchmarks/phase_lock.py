@@ -157,7 +157,8 @@ def main() -> int:
     engine = create_engine(args.engine, bank_dir / paths.MODEL_ONNX, paths.checkpoint()).engine
     bank = StyleBank.load(bank_dir / paths.STYLE_BANK)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    report = {"cpu": cpu_class(), "graph": engine.graph, "engine": f"{engine.name} on {engine.provider}", "bank": str(args.bank or "assets"), "size": args.size or "own"}
+    report = {"cpu": cpu_class(), "graph": engine.graph, "engine": f"{engine.name} on {engine.provider}",
+              "bank": str(args.bank or "assets"), "size": args.size or "own"}
     if "quality" in args.parts.split(","):
         clip_paths = [Path(c) for c in args.clip] if args.clip else sorted((data / "video" / "clips").glob("*.mp4"))
         clips = {c.stem: sized(read_clip(c, args.clip_frames)) for c in clip_paths}

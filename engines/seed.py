@@ -65,9 +65,11 @@ class StemInput:
     `offset` on the canvas: a view of one buffer, starting where that offset puts the frame, with
     the canvas and stem rings reflected around it and the tile cut at origin ((x, y) cells of
     DOWNSCALE pixels, any integers) where the cut or the view moved; its steps `reflect`,
-    `cut_seed` and `view` can be called one by one (the seed's cut beside other work). Between one plane's frame
-    rows and the next plane's the buffer holds margin + 2 pad rows, and between one frame row and
-    the next margin + 2 pad pixels: the rings of either side, however the offset splits them."""
+    `cut_seed` and `view` can be called one by one (the seed's cut beside other work).
+
+    Between one plane's frame rows and the next plane's the buffer holds margin + 2 pad rows, and
+    between one frame row and the next margin + 2 pad pixels: the rings of either side, however
+    the offset splits them."""
 
     def __init__(self, tile: np.ndarray | None):
         self.tile = tile
